@@ -1,0 +1,278 @@
+"""The normalized model: what backends read.
+
+:func:`seqspec.lower.lower` builds these frozen dataclasses from a validated spec. Every
+default is resolved, every size and parameter shape is known, and every parameter has its
+canonical name (the key in the canonical ``.npz``; see ``docs/weights.md``). Templates make
+no decision that could be made here.
+
+Naming of canonical parameters (per direction of a recurrent layer, prefix
+``<stack>.layers.<k>.<forward|backward>``):
+
+=========  ==========================================================================
+elman      ``Wx_h`` (H, I), ``Wh_h`` (H, H), ``b_h`` (H)
+jordan     ``Wx_h`` (H, I), ``Wy_h`` (H, O) output feedback, ``b_h`` (H), ``Wo`` (O, H), ``bo`` (O)
+lstm       ``Wx_g``, ``Wh_g``, ``b_g`` for g in i, f, g, o; peepholes ``p_i``, ``p_f``, ``p_o`` (H)
+gru        ``Wx_g``, ``Wh_g``, ``b_g`` for g in z, r, n; ``bhn`` (H), the recurrent candidate bias
+=========  ==========================================================================
+
+Other parameters: ``<stack>.embedding`` (C, E); ``head.W`` (out, in), ``head.b``;
+``bridge.layers.<k>.W`` / ``.b`` (dense bridge into decoder layer k); ``ar.phi`` (p,),
+``ar.c`` (1,); ``mlp.layers.<k>.W`` / ``.b`` (the feed-forward AR network, last one is the output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Gate names per cell kind, in canonical order (the order of the equations in the docs).
+GATES: dict[str, tuple[str, ...]] = {
+    "elman": ("h",),
+    "jordan": ("h",),
+    "lstm": ("i", "f", "g", "o"),
+    "gru": ("z", "r", "n"),
+}
+
+#: Names of the recurrent state of each cell kind, as they appear in final-state keys.
+STATES: dict[str, tuple[str, ...]] = {
+    "elman": ("h",),
+    "jordan": ("y", "s"),
+    "lstm": ("h", "c"),
+    "gru": ("h",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One canonical parameter: its name, shape, initialiser and meaning."""
+
+    name: str
+    shape: tuple[int, ...]
+    init: str  # uniform | glorot_uniform | orthogonal | normal | zeros | constant
+    doc: str
+    scale: float = 1.0
+    value: float = 0.0  # only for init == "constant"
+    fan_in: int = 0
+    fan_out: int = 0
+
+    @property
+    def size(self) -> int:
+        """Number of scalars."""
+        n = 1
+        for dim in self.shape:
+            n *= dim
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class Direction:
+    """One direction of a recurrent layer: its parameters."""
+
+    name: str  # "forward" | "backward"
+    prefix: str  # e.g. "encoder.layers.0.forward"
+    params: tuple[Param, ...]
+
+    def param(self, short: str) -> Param:
+        """The parameter named ``<prefix>.<short>``."""
+        full = f"{self.prefix}.{short}"
+        for p in self.params:
+            if p.name == full:
+                return p
+        raise KeyError(full)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One recurrent layer (one or two directions)."""
+
+    index: int
+    prefix: str  # e.g. "encoder.layers.0"
+    path: tuple[str | int, ...]  # where it sits in the spec, e.g. ("model", "layers", 0)
+    cell: str  # elman | jordan | lstm | gru
+    input_size: int
+    hidden_size: int
+    step_output_size: int  # what one direction emits per step: H, or Jordan's output_size
+    output_size: int  # after merging directions
+    bias: bool
+    activation: str  # hidden nonlinearity (elman, jordan); "tanh" for lstm/gru
+    output_activation: str  # jordan only; "linear" elsewhere
+    context_decay: float  # jordan's mu; 0.0 elsewhere
+    peepholes: bool
+    gru_variant: str  # reset_after | reset_before; "" for other cells
+    forget_bias: float  # lstm only; 0.0 elsewhere
+    bidirectional: bool
+    merge_mode: str  # concat | sum | ave | mul (meaningful only when bidirectional)
+    gates: tuple[str, ...]
+    state_names: tuple[str, ...]
+    state_sizes: tuple[int, ...]
+    directions: tuple[Direction, ...]
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every parameter of every direction."""
+        return tuple(p for d in self.directions for p in d.params)
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceInput:
+    """The per-step input of a stack."""
+
+    kind: str  # tokens | features
+    vocab_size: int  # tokens only, else 0
+    encoding: str  # embedding | one_hot | "" (features)
+    embedding_dim: int  # embedding only, else 0
+    step_size: int  # width of what layer 0 sees per step
+    variable_length: bool
+    padding: str  # right | left
+    params: tuple[Param, ...]  # the embedding, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """A stack of recurrent layers over a sequence input (the encoder, or a decoder)."""
+
+    name: str  # "encoder" | "decoder"
+    input: SequenceInput
+    layers: tuple[Layer, ...]
+    dropout: float
+
+    @property
+    def output_size(self) -> int:
+        """Per-step width of the top layer's (merged) output."""
+        return self.layers[-1].output_size
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """The embedding and every layer parameter, bottom layer first."""
+        return self.input.params + tuple(p for layer in self.layers for p in layer.params)
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """Summary vector -> decoder initial state (one_to_many, seq2seq)."""
+
+    kind: str  # copy | dense
+    activation: str
+    summary_size: int  # width of the summary (vector input, or the encoder's pooled output)
+    params: tuple[Param, ...]  # dense only: bridge.layers.<k>.W (H_k, summary), .b (H_k)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The output layer: logits over classes, or a regression."""
+
+    kind: str  # softmax | regression
+    in_size: int
+    out_size: int
+    bias: bool
+    per_step: bool  # one output per step (True) or per sequence (False)
+    params: tuple[Param, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AR:
+    """The seed's autoregressive models over a window of ``order`` past values."""
+
+    kind: str  # linear | mlp
+    order: int
+    bias: bool
+    hidden: tuple[int, ...]  # mlp only
+    activation: str  # mlp only
+    params: tuple[Param, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """Training settings, resolved (loss is never "auto" here)."""
+
+    optimizer: str
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    loss: str  # cross_entropy | mse
+    clip_norm: float | None
+    tbptt: int | None
+    seed: int
+    checkpoint_every: int
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """Data settings; ``source`` is resolved against the spec's folder when it was loaded."""
+
+    source: str
+    format: str
+    level: str
+    sequence_length: int
+    column: str | None
+    window: int | None
+    validation: float
+    test: float
+    shuffle: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A whole normalized model."""
+
+    name: str
+    description: str
+    source_name: str  # the spec's file name (no directories), for docstrings
+    spec_sha256: str  # of the spec file's bytes
+    scheme: str  # many_to_many | many_to_one | one_to_many | seq2seq | ar_linear | ar_mlp
+    encoder: Stack | None  # the sequence stack (many_to_*), or seq2seq's encoder
+    decoder: Stack | None  # one_to_many and seq2seq
+    vector_size: int  # one_to_many's conditioning vector, else 0
+    bridge: Bridge | None
+    pooling: str  # many_to_one: last | mean | max; else ""
+    head: Head | None  # None for AR models
+    ar: AR | None
+    max_length: int  # generation length (one_to_many, seq2seq); 0 elsewhere
+    start_token: int
+    end_token: int | None
+    training: Training
+    data: Data | None
+    #: (feature, spec path) for every feature the model uses; backends declare what they support.
+    feature_sites: tuple[tuple[str, tuple[str | int, ...]], ...] = ()
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The features this model uses."""
+        return frozenset(f for f, _ in self.feature_sites)
+
+    @property
+    def stacks(self) -> tuple[Stack, ...]:
+        """The encoder and decoder that exist."""
+        return tuple(s for s in (self.encoder, self.decoder) if s is not None)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every canonical parameter, in a fixed order."""
+        out: list[Param] = []
+        for stack in self.stacks:
+            out.extend(stack.params)
+        if self.bridge is not None:
+            out.extend(self.bridge.params)
+        if self.head is not None:
+            out.extend(self.head.params)
+        if self.ar is not None:
+            out.extend(self.ar.params)
+        return tuple(out)
+
+    @property
+    def parameter_count(self) -> int:
+        """Total number of scalars in the canonical parameters."""
+        return sum(p.size for p in self.params)
+
+    @property
+    def can_generate(self) -> bool:
+        """Whether the model can feed its own outputs back (sampling / free decoding)."""
+        if self.scheme in ("one_to_many", "seq2seq"):
+            return True
+        if self.scheme == "many_to_many" and self.encoder is not None and self.head is not None:
+            inp = self.encoder.input
+            return (
+                inp.kind == "tokens"
+                and self.head.kind == "softmax"
+                and self.head.out_size == inp.vocab_size
+            )
+        return False

@@ -1,0 +1,376 @@
+"""Lowering: a validated :class:`~seqspec.spec.Spec` -> the normalized :class:`~seqspec.ir.Model`.
+
+Every default is resolved here and every semantic rule that types cannot express is checked
+here (sizes that must agree, the head that fits the scheme, the parameter budget). All
+problems are collected and raised together as one :class:`~seqspec.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+from seqspec import ir, spec
+from seqspec.errors import Problem, SpecError, SpecPath
+
+
+class _Lowering:
+    """Collects problems and feature sites while building the IR."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.sites: list[tuple[str, SpecPath]] = []
+
+    def error(self, path: SpecPath, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def use(self, feature: str, path: SpecPath) -> None:
+        if all(f != feature for f, _ in self.sites):
+            self.sites.append((feature, path))
+
+    # ------------------------------------------------------------------ parameters
+
+    @staticmethod
+    def _param(name: str, shape: tuple[int, ...], init: str, doc: str, *, scale: float = 1.0,
+               value: float = 0.0) -> ir.Param:
+        fan_in = shape[-1] if len(shape) > 1 else shape[0]
+        fan_out = shape[0]
+        if init == "normal":
+            scale = 0.01 * scale
+        return ir.Param(name, shape, init, doc, scale=scale, value=value, fan_in=fan_in,
+                        fan_out=fan_out)
+
+    def _bias(self, name: str, size: int, kind: str, doc: str, scale: float,
+              hidden: int) -> ir.Param:
+        if kind == "uniform":
+            # U(+-1/sqrt(H)) like torch's default, whatever the vector's own length.
+            return ir.Param(name, (size,), "uniform", doc, scale=scale, fan_in=hidden,
+                            fan_out=size)
+        return ir.Param(name, (size,), "zeros", doc)
+
+    def cell_params(self, prefix: str, cell: spec.ElmanCell | spec.JordanCell | spec.LSTMCell
+                    | spec.GRUCell, input_size: int) -> tuple[ir.Param, ...]:
+        h = cell.hidden_size
+        init = cell.init
+        p = self._param
+        out: list[ir.Param] = []
+        if isinstance(cell, spec.JordanCell):
+            o = cell.output_size
+            out.append(p(f"{prefix}.Wx_h", (h, input_size), init.input, "input -> hidden",
+                         scale=init.scale))
+            out.append(p(f"{prefix}.Wy_h", (h, o), init.recurrent,
+                         "fed-back output (context) -> hidden", scale=init.scale))
+            if cell.bias:
+                out.append(self._bias(f"{prefix}.b_h", h, init.bias, "hidden bias", init.scale, h))
+            out.append(p(f"{prefix}.Wo", (o, h), init.input, "hidden -> output",
+                         scale=init.scale))
+            if cell.bias:
+                out.append(self._bias(f"{prefix}.bo", o, init.bias, "output bias", init.scale, h))
+            return tuple(out)
+        gate_doc = {
+            "h": "hidden", "i": "input gate", "f": "forget gate", "g": "candidate cell",
+            "o": "output gate", "z": "update gate", "r": "reset gate", "n": "candidate state",
+        }
+        for g in ir.GATES[cell.cell]:
+            out.append(p(f"{prefix}.Wx_{g}", (h, input_size), init.input,
+                         f"input -> {gate_doc[g]}", scale=init.scale))
+            out.append(p(f"{prefix}.Wh_{g}", (h, h), init.recurrent,
+                         f"hidden -> {gate_doc[g]}", scale=init.scale))
+            if cell.bias:
+                if isinstance(cell, spec.LSTMCell) and g == "f":
+                    out.append(ir.Param(f"{prefix}.b_f", (h,), "constant",
+                                        "forget gate bias (starts at forget_bias)",
+                                        value=cell.forget_bias))
+                else:
+                    out.append(self._bias(f"{prefix}.b_{g}", h, init.bias,
+                                          f"{gate_doc[g]} bias", init.scale, h))
+        if isinstance(cell, spec.GRUCell) and cell.bias:
+            out.append(self._bias(f"{prefix}.bhn", h, init.bias,
+                                  "recurrent-side candidate bias", init.scale, h))
+        if isinstance(cell, spec.LSTMCell) and cell.peepholes:
+            for g in ("i", "f", "o"):
+                out.append(ir.Param(f"{prefix}.p_{g}", (h,), "uniform",
+                                    f"peephole cell -> {gate_doc[g]}", scale=init.scale,
+                                    fan_in=h, fan_out=h))
+        return tuple(out)
+
+    # ------------------------------------------------------------------ layers, stacks
+
+    def layer(self, stack_name: str, index: int, cell: spec.Cell, input_size: int,
+              path: SpecPath) -> ir.Layer:
+        h = cell.hidden_size
+        prefix = f"{stack_name}.layers.{index}"
+        step_out = cell.output_size if isinstance(cell, spec.JordanCell) else h
+        directions = ["forward", "backward"] if cell.bidirectional else ["forward"]
+        if "merge_mode" in cell.model_fields_set and not cell.bidirectional:
+            self.error(path + ("merge_mode",), "merge_mode needs bidirectional: true")
+        output_size = step_out
+        if cell.bidirectional:
+            self.use("bidirectional", path + ("bidirectional",))
+            if cell.merge_mode == "concat":
+                output_size = 2 * step_out
+        self.use(cell.cell, path)
+        if isinstance(cell, spec.LSTMCell) and cell.peepholes:
+            self.use("lstm_peepholes", path + ("peepholes",))
+        if isinstance(cell, spec.GRUCell):
+            self.use(f"gru_{cell.variant}", path)
+        return ir.Layer(
+            index=index,
+            prefix=prefix,
+            path=path,
+            cell=cell.cell,
+            input_size=input_size,
+            hidden_size=h,
+            step_output_size=step_out,
+            output_size=output_size,
+            bias=cell.bias,
+            activation=getattr(cell, "activation", "tanh"),
+            output_activation=getattr(cell, "output_activation", "linear"),
+            context_decay=getattr(cell, "context_decay", 0.0),
+            peepholes=getattr(cell, "peepholes", False),
+            gru_variant=getattr(cell, "variant", ""),
+            forget_bias=getattr(cell, "forget_bias", 0.0),
+            bidirectional=cell.bidirectional,
+            merge_mode=cell.merge_mode if cell.bidirectional else "concat",
+            gates=ir.GATES[cell.cell],
+            state_names=ir.STATES[cell.cell],
+            state_sizes=(step_out, step_out) if cell.cell == "jordan"
+            else tuple(h for _ in ir.STATES[cell.cell]),
+            directions=tuple(
+                ir.Direction(d, f"{prefix}.{d}", self.cell_params(f"{prefix}.{d}", cell,
+                                                                  input_size))
+                for d in directions
+            ),
+        )
+
+    def sequence_input(self, stack_name: str, inp: spec.TokenInput | spec.FeatureInput,
+                       path: SpecPath) -> ir.SequenceInput:
+        if inp.variable_length:
+            self.use("variable_length", path + ("variable_length",))
+        if isinstance(inp, spec.FeatureInput):
+            self.use("features", path)
+            return ir.SequenceInput("features", 0, "", 0, inp.size, inp.variable_length,
+                                    inp.padding, ())
+        params: tuple[ir.Param, ...] = ()
+        if inp.encoding == "embedding":
+            self.use("embedding", path + ("encoding",))
+            if inp.embedding_dim is None:
+                self.error(path + ("embedding_dim",),
+                           "embedding_dim is required with encoding: embedding")
+                step = 1
+            else:
+                step = inp.embedding_dim
+                params = (ir.Param(f"{stack_name}.embedding", (inp.vocab_size, step), "normal",
+                                   "token id -> embedding row", scale=1.0, fan_in=step,
+                                   fan_out=inp.vocab_size),)
+        else:
+            self.use("one_hot", path + ("encoding",))
+            if inp.embedding_dim is not None:
+                self.error(path + ("embedding_dim",),
+                           "embedding_dim is only meaningful with encoding: embedding")
+            step = inp.vocab_size
+        return ir.SequenceInput("tokens", inp.vocab_size, inp.encoding,
+                                inp.embedding_dim or 0, step, inp.variable_length, inp.padding,
+                                params)
+
+    def stack(self, name: str, seq: spec._Sequence, path: SpecPath) -> ir.Stack:
+        inp = self.sequence_input(name, seq.input, path + ("input",))
+        layers: list[ir.Layer] = []
+        size = inp.step_size
+        for k, cell in enumerate(seq.layers):
+            layer = self.layer(name, k, cell, size, path + ("layers", k))
+            layers.append(layer)
+            size = layer.output_size
+        if seq.dropout > 0:
+            if len(seq.layers) == 1:
+                self.error(path + ("dropout",),
+                           "dropout acts between layers, and this stack has one layer")
+            self.use("dropout", path + ("dropout",))
+        return ir.Stack(name, inp, tuple(layers), seq.dropout)
+
+    def head(self, head: spec.Head, in_size: int, per_step: bool, path: SpecPath) -> ir.Head:
+        self.use(head.kind, path)
+        out = head.classes if isinstance(head, spec.SoftmaxHead) else head.outputs
+        params = [ir.Param("head.W", (out, in_size), "uniform", "features -> outputs",
+                           fan_in=in_size, fan_out=out)]
+        if head.bias:
+            params.append(ir.Param("head.b", (out,), "zeros", "output bias"))
+        return ir.Head(head.kind, in_size, out, head.bias, per_step, tuple(params))
+
+    def bridge(self, bridge: spec.Bridge, summary_size: int, encoder: ir.Stack | None,
+               decoder: ir.Stack, path: SpecPath) -> ir.Bridge:
+        self.use(f"bridge_{bridge.kind}", path)
+        if bridge.kind == "dense":
+            params: list[ir.Param] = []
+            for layer in decoder.layers:
+                size = layer.state_sizes[0]
+                params.append(ir.Param(f"bridge.layers.{layer.index}.W", (size, summary_size),
+                                       "glorot_uniform", f"summary -> decoder layer "
+                                       f"{layer.index} initial {layer.state_names[0]}",
+                                       fan_in=summary_size, fan_out=size))
+                params.append(ir.Param(f"bridge.layers.{layer.index}.b", (size,), "zeros",
+                                       "bridge bias"))
+            return ir.Bridge("dense", bridge.activation, summary_size, tuple(params))
+        if encoder is None:
+            self.error(path + ("kind",), "a copy bridge needs an encoder; use kind: dense")
+        else:
+            self._check_copy(encoder, decoder, path)
+        return ir.Bridge("copy", bridge.activation, summary_size, ())
+
+    def _check_copy(self, encoder: ir.Stack, decoder: ir.Stack, path: SpecPath) -> None:
+        if len(encoder.layers) != len(decoder.layers):
+            self.error(path + ("kind",),
+                       f"a copy bridge needs as many decoder layers as encoder layers "
+                       f"({len(decoder.layers)} != {len(encoder.layers)})")
+            return
+        for enc, dec in zip(encoder.layers, decoder.layers, strict=True):
+            if enc.bidirectional:
+                self.error(enc.path + ("bidirectional",),
+                           "a copy bridge needs a unidirectional encoder; use kind: dense")
+            elif enc.cell != dec.cell or enc.state_sizes != dec.state_sizes:
+                self.error(dec.path, f"a copy bridge needs matching layers: encoder layer "
+                           f"{enc.index} is {enc.cell}({enc.hidden_size}), decoder layer "
+                           f"{dec.index} is {dec.cell}({dec.hidden_size})")
+
+    def decoder_feedback(self, decoder: ir.Stack, head: ir.Head, path: SpecPath) -> None:
+        inp = decoder.input
+        if head.kind == "softmax":
+            if inp.kind != "tokens":
+                self.error(path + ("input", "kind"),
+                           "a decoder with a softmax head feeds tokens back: its input must be "
+                           "tokens")
+            elif inp.vocab_size != head.out_size:
+                self.error(path + ("input", "vocab_size"),
+                           f"the decoder's vocab_size ({inp.vocab_size}) must equal the head's "
+                           f"classes ({head.out_size}): generated tokens are fed back")
+        elif inp.kind != "features" or inp.step_size != head.out_size:
+            self.error(path + ("input",),
+                       f"a decoder with a regression head feeds its outputs back: its input "
+                       f"must be features of size {head.out_size}")
+        for layer in decoder.layers:
+            if layer.bidirectional:
+                self.error(layer.path + ("bidirectional",),
+                           "a decoder generates step by step and cannot be bidirectional")
+
+
+def _training(t: spec.Training, head: ir.Head | None, lowering: _Lowering) -> ir.Training:
+    natural = "cross_entropy" if head is not None and head.kind == "softmax" else "mse"
+    loss = natural if t.loss == "auto" else t.loss
+    if loss != natural:
+        lowering.error(("training", "loss"),
+                       f"loss {loss} does not fit this model's output; use {natural} or auto")
+    return ir.Training(t.optimizer, t.learning_rate, t.epochs, t.batch_size, loss, t.clip_norm,
+                       t.tbptt, t.seed, t.checkpoint_every)
+
+
+def _data(d: spec.Data | None, model: spec.Model, lowering: _Lowering) -> ir.Data | None:
+    if d is None:
+        return None
+    if d.format == "text":
+        if not (isinstance(model, spec.ManyToMany) and model.input.kind == "tokens"):
+            lowering.error(("data", "format"),
+                           "text data trains a language model: many_to_many over tokens")
+    if d.format == "csv" and d.column is None:
+        lowering.error(("data", "column"), "csv data needs the column of the time series")
+    return ir.Data(d.source, d.format, d.level, d.sequence_length, d.column, d.window,
+                   d.split.validation, d.split.test, d.split.shuffle)
+
+
+def _ar(model: spec.ARLinear | spec.ARNetwork, lowering: _Lowering) -> ir.AR:
+    lowering.use(model.scheme, ("model", "scheme"))
+    if isinstance(model, spec.ARLinear):
+        params = [ir.Param("ar.phi", (model.order,), "zeros", "phi_1..phi_p: weights of x_{t-1}"
+                           "..x_{t-p}")]
+        if model.bias:
+            params.append(ir.Param("ar.c", (1,), "zeros", "the constant c"))
+        return ir.AR("linear", model.order, model.bias, (), "", tuple(params))
+    sizes = [model.order, *model.hidden, 1]
+    params = []
+    for k in range(len(sizes) - 1):
+        params.append(ir.Param(f"mlp.layers.{k}.W", (sizes[k + 1], sizes[k]), model.init.input,
+                               "window -> hidden" if k == 0 else "hidden -> next",
+                               scale=0.01 * model.init.scale if model.init.input == "normal"
+                               else model.init.scale, fan_in=sizes[k], fan_out=sizes[k + 1]))
+        params.append(ir.Param(f"mlp.layers.{k}.b", (sizes[k + 1],), "zeros", "bias"))
+    return ir.AR("mlp", model.order, True, tuple(model.hidden), model.activation, tuple(params))
+
+
+def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "") -> ir.Model:
+    """Build the normalized model; raise :class:`SpecError` with every semantic problem."""
+    lw = _Lowering()
+    m = doc.model
+    encoder = decoder = None
+    bridge = None
+    head = None
+    ar = None
+    pooling = ""
+    vector_size = 0
+    max_length = start_token = 0
+    end_token = None
+    mp: SpecPath = ("model",)
+    lw.use(m.scheme, mp + ("scheme",))
+    if isinstance(m, spec.ManyToMany | spec.ManyToOne):
+        encoder = lw.stack("encoder", m, mp)
+        per_step = isinstance(m, spec.ManyToMany)
+        head = lw.head(m.head, encoder.output_size, per_step, mp + ("head",))
+        if isinstance(m, spec.ManyToOne):
+            pooling = m.pooling
+            lw.use(f"pooling_{pooling}", mp + ("pooling",))
+    elif isinstance(m, spec.OneToMany | spec.Seq2Seq):
+        if isinstance(m, spec.Seq2Seq):
+            encoder = lw.stack("encoder", m.encoder, mp + ("encoder",))
+            summary = encoder.output_size
+        else:
+            lw.use("vector", mp + ("input",))
+            vector_size = summary = m.input.size
+        decoder = lw.stack("decoder", m.decoder, mp + ("decoder",))
+        head = lw.head(m.head, decoder.output_size, True, mp + ("head",))
+        lw.decoder_feedback(decoder, head, mp + ("decoder",))
+        bridge = lw.bridge(m.bridge, summary, encoder, decoder, mp + ("bridge",))
+        max_length, start_token, end_token = m.max_length, m.start_token, m.end_token
+        if decoder.input.kind == "tokens":
+            for key, token in (("start_token", start_token), ("end_token", end_token)):
+                if token is not None and token >= decoder.input.vocab_size:
+                    lw.error(mp + (key,), f"{key} {token} is not below the decoder's "
+                             f"vocab_size {decoder.input.vocab_size}")
+    else:
+        ar = _ar(m, lw)
+
+    model = ir.Model(
+        name=doc.name,
+        description=doc.description,
+        source_name=source_name,
+        spec_sha256=spec_sha256,
+        scheme=m.scheme,
+        encoder=encoder,
+        decoder=decoder,
+        vector_size=vector_size,
+        bridge=bridge,
+        pooling=pooling,
+        head=head,
+        ar=ar,
+        max_length=max_length,
+        start_token=start_token,
+        end_token=end_token,
+        training=_training(doc.training, head, lw),
+        data=_data(doc.data, m, lw),
+        feature_sites=tuple(lw.sites),
+    )
+    count = model.parameter_count
+    if count > spec.MAX_PARAMETERS:
+        lw.error(mp, f"the model has {count:,} parameters, over the limit of "
+                 f"{spec.MAX_PARAMETERS:,}; refusing before anything is allocated")
+    if lw.problems:
+        raise SpecError(lw.problems)
+    return model
+
+
+def parameter_count_by_layer(model: ir.Model) -> list[tuple[str, int]]:
+    """(group, count) rows for ``seqspec inspect``."""
+    rows: list[tuple[str, int]] = []
+    for stack in model.stacks:
+        if stack.input.params:
+            rows.append((f"{stack.name}.embedding", sum(p.size for p in stack.input.params)))
+        for layer in stack.layers:
+            rows.append((layer.prefix, sum(p.size for p in layer.params)))
+    for group, obj in (("bridge", model.bridge), ("head", model.head), ("ar", model.ar)):
+        if obj is not None and obj.params:
+            rows.append((group, sum(p.size for p in obj.params)))
+    return rows

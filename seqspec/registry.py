@@ -1,0 +1,54 @@
+"""The backend registry: built-in backends by name, third-party ones through entry points.
+
+A backend is a package (``backends/<name>/`` in this repository, installed as
+``seqspec.backends.<name>``) that exports ``backend = Backend(...)``. Importing a backend
+imports only its emitter (Jinja2 and seqspec), never its framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from seqspec import ir
+
+BUILTIN = ("numpy", "torch", "tensorflow")
+ENTRY_POINT_GROUP = "seqspec.backends"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A code generator for one framework."""
+
+    name: str
+    package: str  # where its templates/ and runner live, e.g. "seqspec.backends.numpy"
+    features: frozenset[str]
+    emit: Callable[[ir.Model], Mapping[str, str]]  # model -> {relative path: file text}
+    framework: str  # the import name of what generated code needs, e.g. "torch"
+    description: str = ""
+
+
+def _load(name: str) -> Backend:
+    if name in BUILTIN:
+        module = importlib.import_module(f"seqspec.backends.{name}")
+        return module.backend
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise KeyError(name)
+
+
+def names() -> list[str]:
+    """Every known backend name, built-in first."""
+    extra = [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN]
+    return [*BUILTIN, *sorted(set(extra))]
+
+
+def get(name: str) -> Backend:
+    """The backend called ``name``; ``KeyError`` if there is none."""
+    backend = _load(name)
+    if backend.name != name:
+        raise KeyError(f"backend {name!r} registers itself as {backend.name!r}")
+    return backend

@@ -1,0 +1,392 @@
+"""The spec language: what a user writes in a seqspec YAML file.
+
+These pydantic models are the public contract of seqspec. Every numerical choice on which
+frameworks disagree (GRU variant, peephole wiring, merge mode, padding side, forget bias,
+initialisers) is an explicit field with a documented default, so a spec means one function.
+
+The models know nothing about code generation: :mod:`seqspec.lower` turns a validated
+:class:`Spec` into the normalized model of :mod:`seqspec.ir`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+#: Sizes above this are refused: they are typos, not models that fit on this planet's machines.
+MAX_SIZE = 1_000_000
+#: A spec whose parameters exceed this count is refused before anything is allocated.
+MAX_PARAMETERS = 2_000_000_000
+#: Sequence lengths above this are refused (generation, windows, truncation).
+MAX_STEPS = 1_000_000
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+Size = Annotated[int, Field(gt=0, le=MAX_SIZE)]
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"),
+    Field(description="An identifier: letters, digits and underscores, not starting with a digit."),
+]
+Text = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    Field(description="Free text; it reaches generated code only as an escaped literal."),
+]
+Activation = Literal["tanh", "relu", "sigmoid"]
+OutputActivation = Literal["tanh", "relu", "sigmoid", "linear"]
+Initializer = Literal["uniform", "glorot_uniform", "orthogonal", "normal", "zeros"]
+MergeMode = Literal["concat", "sum", "ave", "mul"]
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors and specs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- initialisers
+
+
+class Init(Strict):
+    """How a layer's parameters are initialised (seeded; see docs/weights.md)."""
+
+    input: Initializer = Field(
+        "glorot_uniform",
+        description="Input-to-hidden matrices Wx (per gate, H x I).",
+    )
+    recurrent: Initializer = Field(
+        "orthogonal",
+        description="Hidden-to-hidden matrices Wh (per gate, H x H); Jordan's Wy too.",
+    )
+    bias: Literal["zeros", "uniform"] = Field("zeros", description="Bias vectors.")
+    scale: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Multiplies every drawn weight; 'normal' draws N(0, (0.01*scale)^2).",
+    )
+
+
+# --------------------------------------------------------------------------- cells
+
+
+class _CellBase(Strict):
+    hidden_size: Size = Field(description="Number of hidden units H.")
+    bias: bool = Field(True, description="Whether the cell has bias vectors.")
+    bidirectional: bool = Field(
+        False, description="Run a second copy of the cell backwards in time (Graves 2005)."
+    )
+    merge_mode: MergeMode = Field(
+        "concat",
+        description="How the forward and backward outputs are merged: concat ([fw, bw], 2H), "
+        "sum, ave or mul (H). Only with bidirectional: true.",
+    )
+    init: Init = Field(default_factory=Init, description="Parameter initialisers.")
+
+
+class ElmanCell(_CellBase):
+    """Elman / simple RNN: h_t = act(Wx x_t + Wh h_{t-1} + b)."""
+
+    cell: Literal["elman"]
+    activation: Activation = Field("tanh", description="The hidden nonlinearity.")
+
+
+class JordanCell(_CellBase):
+    """Jordan network: the layer's output y_{t-1}, not h_{t-1}, is fed back.
+
+    s_t = mu * s_{t-1} + y_{t-1}     (context units; y_0 = 0, s_0 = 0)
+    h_t = act(Wx x_t + Wy s_t + b)
+    y_t = output_act(Wo h_t + bo)    (the layer's output, size output_size)
+    """
+
+    cell: Literal["jordan"]
+    output_size: Size = Field(description="Size of the fed-back output y_t.")
+    activation: Activation = Field("tanh", description="The hidden nonlinearity.")
+    output_activation: OutputActivation = Field(
+        "tanh", description="The nonlinearity of the fed-back output y_t."
+    )
+    context_decay: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="mu, the self-loop of the context units (Jordan 1986); 0 = plain y_{t-1}.",
+    )
+
+
+class LSTMCell(_CellBase):
+    """LSTM with forget gate; gate order i, f, g, o.
+
+    i = sig(a_i + p_i*c_{t-1})  f = sig(a_f + p_f*c_{t-1})  g = tanh(a_g)
+    c_t = f*c_{t-1} + i*g       o = sig(a_o + p_o*c_t)      h_t = o*tanh(c_t)
+    (the p terms only with peepholes: true, Gers & Schmidhuber 2000)
+    """
+
+    cell: Literal["lstm"]
+    peepholes: bool = Field(
+        False,
+        description="Peephole connections: input and forget gates see c_{t-1}, "
+        "the output gate sees c_t.",
+    )
+    forget_bias: float = Field(
+        1.0, ge=-100, le=100, description="Initial value of the forget-gate bias b_f."
+    )
+
+
+class GRUCell(_CellBase):
+    """GRU (Cho 2014); z weights the old state: h_t = z*h_{t-1} + (1-z)*n.
+
+    reset_after:  n = tanh(Wx_n x + b_n + r*(Wh_n h + bhn))   (cuDNN / PyTorch / Keras default)
+    reset_before: n = tanh(Wx_n x + b_n + bhn + Wh_n (r*h))   (Cho 2014, ONNX default)
+    """
+
+    cell: Literal["gru"]
+    variant: Literal["reset_after", "reset_before"] = Field(
+        "reset_after", description="Where the reset gate applies; see the class docstring."
+    )
+
+
+Cell = Annotated[ElmanCell | JordanCell | LSTMCell | GRUCell, Field(discriminator="cell")]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class TokenInput(Strict):
+    """Integer token ids per step, fed through an embedding or as one-hot vectors."""
+
+    kind: Literal["tokens"]
+    vocab_size: Size = Field(description="Number of distinct tokens C.")
+    encoding: Literal["embedding", "one_hot"] = Field(
+        "embedding", description="one_hot multiplies Wx by a one-hot vector (the seed's U[:, x])."
+    )
+    embedding_dim: Size | None = Field(
+        None, description="Embedding width E; required with encoding: embedding."
+    )
+    variable_length: bool = Field(
+        False, description="Batches carry per-sequence lengths; padding never changes a result."
+    )
+    padding: Literal["right", "left"] = Field(
+        "right", description="Where the padding sits in a variable-length batch."
+    )
+
+
+class FeatureInput(Strict):
+    """A real-valued feature vector per step (time series)."""
+
+    kind: Literal["features"]
+    size: Size = Field(description="Features per step.")
+    variable_length: bool = Field(False, description="Batches carry per-sequence lengths.")
+    padding: Literal["right", "left"] = Field("right", description="Padding side.")
+
+
+class VectorInput(Strict):
+    """A single feature vector per sample (e.g. 4096-dim CNN image features)."""
+
+    kind: Literal["vector"]
+    size: Size = Field(description="Width of the feature vector.")
+
+
+SequenceInput = Annotated[TokenInput | FeatureInput, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- heads
+
+
+class SoftmaxHead(Strict):
+    """Logits over `classes` (softmax in the loss): next token, tag or label."""
+
+    kind: Literal["softmax"]
+    classes: Size = Field(description="Number of output classes (vocabulary for a language model).")
+    bias: bool = Field(True, description="Whether the head has a bias vector.")
+
+
+class RegressionHead(Strict):
+    """A linear real-valued output."""
+
+    kind: Literal["regression"]
+    outputs: Size = Field(1, description="Width of the regression output.")
+    bias: bool = Field(True, description="Whether the head has a bias vector.")
+
+
+Head = Annotated[SoftmaxHead | RegressionHead, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- stacks, bridges
+
+
+class _Sequence(Strict):
+    """A stack of recurrent layers over a sequence input (shared by several schemes)."""
+
+    input: SequenceInput
+    layers: list[Cell] = Field(min_length=1, max_length=64, description="Bottom layer first.")
+    dropout: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Dropout on every layer's output but the last's (training only).",
+    )
+
+
+class Stack(_Sequence):
+    """An encoder or decoder: a stack of recurrent layers over a sequence input."""
+
+
+class Bridge(Strict):
+    """How a summary vector becomes a decoder's initial state.
+
+    copy:  decoder layer k starts from encoder layer k's final state (same cells and sizes).
+    dense: h0_k = activation(W_k summary + b_k) for every decoder layer k; LSTM c0 = 0.
+    """
+
+    kind: Literal["copy", "dense"] = "dense"
+    activation: OutputActivation = Field("tanh", description="Only for kind: dense.")
+
+
+# --------------------------------------------------------------------------- schemes
+
+
+class ManyToMany(_Sequence):
+    """One output per input step: language models, taggers, per-step regression."""
+
+    scheme: Literal["many_to_many"]
+    head: Head
+
+
+class ManyToOne(_Sequence):
+    """One output per sequence: classification or regression of a whole sequence."""
+
+    scheme: Literal["many_to_one"]
+    pooling: Literal["last", "mean", "max"] = Field(
+        "last",
+        description="last: the final state of each direction (a backward direction's final "
+        "state is the one at t=0); mean/max: over the valid steps of the top layer's output.",
+    )
+    head: Head
+
+
+class OneToMany(Strict):
+    """A feature vector conditions a decoder that emits a sequence (image captioning)."""
+
+    scheme: Literal["one_to_many"]
+    input: VectorInput
+    bridge: Bridge = Field(default_factory=Bridge)
+    decoder: Stack
+    head: Head
+    max_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
+        20, description="Longest sequence generated when decoding freely."
+    )
+    start_token: Annotated[int, Field(ge=0)] = Field(0, description="Token that starts decoding.")
+    end_token: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Token that ends a generated sequence (optional)."
+    )
+
+
+class Seq2Seq(Strict):
+    """Encoder-decoder: the encoder's summary is the decoder's initial state."""
+
+    scheme: Literal["seq2seq"]
+    encoder: Stack
+    bridge: Bridge = Field(default_factory=Bridge)
+    decoder: Stack
+    head: Head
+    max_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = 20
+    start_token: Annotated[int, Field(ge=0)] = 0
+    end_token: Annotated[int, Field(ge=0)] | None = None
+
+
+class ARLinear(Strict):
+    """The seed's AR(p): x_t = c + sum_i phi_i x_{t-i}."""
+
+    scheme: Literal["ar_linear"]
+    order: Annotated[int, Field(gt=0, le=10_000)] = Field(description="p, the window length.")
+    bias: bool = Field(True, description="Whether the constant c is fitted.")
+
+
+class ARNetwork(Strict):
+    """A feed-forward network over a window of p past values (the seed's FF AR model)."""
+
+    scheme: Literal["ar_mlp"]
+    order: Annotated[int, Field(gt=0, le=10_000)] = Field(description="p, the window length.")
+    hidden: list[Size] = Field(min_length=1, max_length=16, description="Hidden layer widths.")
+    activation: Activation = "relu"
+    init: Init = Field(default_factory=Init)
+
+
+Model = Annotated[
+    ManyToMany | ManyToOne | OneToMany | Seq2Seq | ARLinear | ARNetwork,
+    Field(discriminator="scheme"),
+]
+
+
+# --------------------------------------------------------------------------- training, data
+
+
+class Training(Strict):
+    """How the generated train.py trains the model (each value overridable on its command line)."""
+
+    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0, le=10)
+    epochs: Annotated[int, Field(gt=0, le=1_000_000)] = 10
+    batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = 32
+    loss: Literal["auto", "cross_entropy", "mse"] = Field(
+        "auto", description="auto: cross-entropy for softmax heads, mse for regression."
+    )
+    clip_norm: float | None = Field(None, gt=0, description="Clip gradients by global norm.")
+    tbptt: Annotated[int, Field(gt=0, le=MAX_STEPS)] | None = Field(
+        None, description="Truncated BPTT: backpropagate through at most this many steps."
+    )
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
+    checkpoint_every: Annotated[int, Field(gt=0)] = Field(
+        500, description="Write a checkpoint every this many optimizer steps."
+    )
+
+
+class Split(Strict):
+    validation: float = Field(0.1, ge=0.0, lt=1.0)
+    test: float = Field(0.0, ge=0.0, lt=1.0)
+    shuffle: bool = True
+
+
+class Data(Strict):
+    """Where train.py finds its data; paths are relative to the spec file."""
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="Path of the data file."
+    )
+    format: Literal["text", "npz", "csv"]
+    level: Literal["char", "word"] = Field("char", description="Tokenisation of text data.")
+    sequence_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
+        100, description="Steps per training sequence (text) ."
+    )
+    column: Name | None = Field(None, description="CSV column of a time series.")
+    window: Annotated[int, Field(gt=0, le=MAX_STEPS)] | None = Field(
+        None, description="Window length for CSV time series."
+    )
+    split: Split = Field(default_factory=Split)
+
+
+class Spec(Strict):
+    """A seqspec file."""
+
+    seqspec: Literal[1] = Field(description="Version of the spec language.")
+    name: Name = Field(description="Model name; becomes identifiers in generated code.")
+    description: Text = ""
+    model: Model
+    training: Training = Field(default_factory=Training)
+    data: Data | None = None
+
+    @field_validator("description")
+    @classmethod
+    def _no_control_chars(cls, value: str) -> str:
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+            raise ValueError("description must not contain control characters")
+        return value
