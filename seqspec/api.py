@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydantic
 
-from seqspec import ir, loader, registry, spec
+from seqspec import ir, loader, spec
 from seqspec.errors import Problem, SpecError, UnsupportedFeature
 from seqspec.lower import lower
 from seqspec.validation import problems_from
+
+if TYPE_CHECKING:
+    from seqspec import registry
 
 
 def _validate(doc: loader.Document) -> spec.Spec:
@@ -68,6 +73,8 @@ def compile_spec(path: str | os.PathLike[str], backend: str,
 
     Output is deterministic: the same spec gives the same bytes.
     """
+    from seqspec import registry  # importlib.metadata and the emitters: not on the validate path
+
     model, doc = _lower(path)
     try:
         chosen = registry.get(backend)
@@ -76,6 +83,11 @@ def compile_spec(path: str | os.PathLike[str], backend: str,
         raise SpecError([Problem((), f"unknown backend {backend!r} (known: {known})",
                                  doc.file)]) from None
     check_features(model, chosen, doc)
+    if model.data is not None:  # train.py finds the data from the output folder
+        from seqspec.training import data_location
+
+        where = data_location(model.data.source, path, out_dir)
+        model = dataclasses.replace(model, data=dataclasses.replace(model.data, path=where))
     files = chosen.emit(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -208,6 +208,9 @@ class Data:
     validation: float
     test: float
     shuffle: bool
+    #: ``source`` as the compiled train.py finds it: relative to the output folder, or absolute
+    #: (set by :func:`seqspec.api.compile_spec`; empty when nothing was compiled).
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)

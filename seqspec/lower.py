@@ -100,15 +100,22 @@ class _Lowering:
         step_out = cell.output_size if isinstance(cell, spec.JordanCell) else h
         directions = ["forward", "backward"] if cell.bidirectional else ["forward"]
         if "merge_mode" in cell.model_fields_set and not cell.bidirectional:
-            self.error(path + ("merge_mode",), "merge_mode needs bidirectional: true")
+            self.error((*path, "merge_mode"), "merge_mode needs bidirectional: true")
+        if not cell.bias:
+            if isinstance(cell, spec.LSTMCell) and "forget_bias" in cell.model_fields_set:
+                self.error((*path, "forget_bias"), "forget_bias sets the forget-gate bias, and "
+                           "this cell has bias: false")
+            if "bias" in cell.init.model_fields_set:
+                self.error((*path, "init", "bias"), "init.bias has nothing to initialise: this "
+                           "cell has bias: false")
         output_size = step_out
         if cell.bidirectional:
-            self.use("bidirectional", path + ("bidirectional",))
+            self.use("bidirectional", (*path, "bidirectional"))
             if cell.merge_mode == "concat":
                 output_size = 2 * step_out
         self.use(cell.cell, path)
         if isinstance(cell, spec.LSTMCell) and cell.peepholes:
-            self.use("lstm_peepholes", path + ("peepholes",))
+            self.use("lstm_peepholes", (*path, "peepholes"))
         if isinstance(cell, spec.GRUCell):
             self.use(f"gru_{cell.variant}", path)
         return ir.Layer(
@@ -143,16 +150,19 @@ class _Lowering:
     def sequence_input(self, stack_name: str, inp: spec.TokenInput | spec.FeatureInput,
                        path: SpecPath) -> ir.SequenceInput:
         if inp.variable_length:
-            self.use("variable_length", path + ("variable_length",))
+            self.use("variable_length", (*path, "variable_length"))
+        elif "padding" in inp.model_fields_set:
+            self.error((*path, "padding"), "padding applies to variable-length input; add "
+                       "variable_length: true")
         if isinstance(inp, spec.FeatureInput):
             self.use("features", path)
             return ir.SequenceInput("features", 0, "", 0, inp.size, inp.variable_length,
                                     inp.padding, ())
         params: tuple[ir.Param, ...] = ()
         if inp.encoding == "embedding":
-            self.use("embedding", path + ("encoding",))
+            self.use("embedding", (*path, "encoding"))
             if inp.embedding_dim is None:
-                self.error(path + ("embedding_dim",),
+                self.error((*path, "embedding_dim"),
                            "embedding_dim is required with encoding: embedding")
                 step = 1
             else:
@@ -161,9 +171,9 @@ class _Lowering:
                                    "token id -> embedding row", scale=1.0, fan_in=step,
                                    fan_out=inp.vocab_size),)
         else:
-            self.use("one_hot", path + ("encoding",))
+            self.use("one_hot", (*path, "encoding"))
             if inp.embedding_dim is not None:
-                self.error(path + ("embedding_dim",),
+                self.error((*path, "embedding_dim"),
                            "embedding_dim is only meaningful with encoding: embedding")
             step = inp.vocab_size
         return ir.SequenceInput("tokens", inp.vocab_size, inp.encoding,
@@ -171,22 +181,25 @@ class _Lowering:
                                 params)
 
     def stack(self, name: str, seq: spec._Sequence, path: SpecPath) -> ir.Stack:
-        inp = self.sequence_input(name, seq.input, path + ("input",))
+        inp = self.sequence_input(name, seq.input, (*path, "input"))
         layers: list[ir.Layer] = []
         size = inp.step_size
         for k, cell in enumerate(seq.layers):
-            layer = self.layer(name, k, cell, size, path + ("layers", k))
+            layer = self.layer(name, k, cell, size, (*path, "layers", k))
             layers.append(layer)
             size = layer.output_size
         if seq.dropout > 0:
             if len(seq.layers) == 1:
-                self.error(path + ("dropout",),
+                self.error((*path, "dropout"),
                            "dropout acts between layers, and this stack has one layer")
-            self.use("dropout", path + ("dropout",))
+            self.use("dropout", (*path, "dropout"))
         return ir.Stack(name, inp, tuple(layers), seq.dropout)
 
     def head(self, head: spec.Head, in_size: int, per_step: bool, path: SpecPath) -> ir.Head:
         self.use(head.kind, path)
+        if isinstance(head, spec.SoftmaxHead) and head.classes < 2:
+            self.error((*path, "classes"), "a softmax over 1 class is always 1; use at least "
+                       "2 classes, or a regression head")
         out = head.classes if isinstance(head, spec.SoftmaxHead) else head.outputs
         params = [ir.Param("head.W", (out, in_size), "uniform", "features -> outputs",
                            fan_in=in_size, fan_out=out)]
@@ -208,49 +221,62 @@ class _Lowering:
                 params.append(ir.Param(f"bridge.layers.{layer.index}.b", (size,), "zeros",
                                        "bridge bias"))
             return ir.Bridge("dense", bridge.activation, summary_size, tuple(params))
+        if "activation" in bridge.model_fields_set:
+            self.error((*path, "activation"), "a copy bridge has no activation; it is only "
+                       "used with kind: dense")
         if encoder is None:
-            self.error(path + ("kind",), "a copy bridge needs an encoder; use kind: dense")
+            self.error((*path, "kind"), "a copy bridge needs an encoder; use kind: dense")
         else:
             self._check_copy(encoder, decoder, path)
         return ir.Bridge("copy", bridge.activation, summary_size, ())
 
     def _check_copy(self, encoder: ir.Stack, decoder: ir.Stack, path: SpecPath) -> None:
         if len(encoder.layers) != len(decoder.layers):
-            self.error(path + ("kind",),
+            self.error((*path, "kind"),
                        f"a copy bridge needs as many decoder layers as encoder layers "
                        f"({len(decoder.layers)} != {len(encoder.layers)})")
             return
         for enc, dec in zip(encoder.layers, decoder.layers, strict=True):
             if enc.bidirectional:
-                self.error(enc.path + ("bidirectional",),
+                self.error((*enc.path, "bidirectional"),
                            "a copy bridge needs a unidirectional encoder; use kind: dense")
             elif enc.cell != dec.cell or enc.state_sizes != dec.state_sizes:
                 self.error(dec.path, f"a copy bridge needs matching layers: encoder layer "
-                           f"{enc.index} is {enc.cell}({enc.hidden_size}), decoder layer "
-                           f"{dec.index} is {dec.cell}({dec.hidden_size})")
+                           f"{enc.index} is {_describe(enc)}, decoder layer {dec.index} is "
+                           f"{_describe(dec)}")
 
     def decoder_feedback(self, decoder: ir.Stack, head: ir.Head, path: SpecPath) -> None:
         inp = decoder.input
         if head.kind == "softmax":
             if inp.kind != "tokens":
-                self.error(path + ("input", "kind"),
+                self.error((*path, "input", "kind"),
                            "a decoder with a softmax head feeds tokens back: its input must be "
                            "tokens")
             elif inp.vocab_size != head.out_size:
-                self.error(path + ("input", "vocab_size"),
+                self.error((*path, "input", "vocab_size"),
                            f"the decoder's vocab_size ({inp.vocab_size}) must equal the head's "
                            f"classes ({head.out_size}): generated tokens are fed back")
         elif inp.kind != "features" or inp.step_size != head.out_size:
-            self.error(path + ("input",),
+            self.error((*path, "input"),
                        f"a decoder with a regression head feeds its outputs back: its input "
                        f"must be features of size {head.out_size}")
         for layer in decoder.layers:
             if layer.bidirectional:
-                self.error(layer.path + ("bidirectional",),
+                self.error((*layer.path, "bidirectional"),
                            "a decoder generates step by step and cannot be bidirectional")
 
 
+def _describe(layer: ir.Layer) -> str:
+    """``gru(32)``, or ``jordan(16, output 4)``: what a copy bridge compares."""
+    if layer.cell == "jordan":
+        return f"jordan({layer.hidden_size}, output {layer.step_output_size})"
+    return f"{layer.cell}({layer.hidden_size})"
+
+
 def _training(t: spec.Training, head: ir.Head | None, lowering: _Lowering) -> ir.Training:
+    if head is None and t.tbptt is not None:
+        lowering.error(("training", "tbptt"), "tbptt truncates backpropagation through time, and "
+                       "an autoregressive window model has no recurrence")
     natural = "cross_entropy" if head is not None and head.kind == "softmax" else "mse"
     loss = natural if t.loss == "auto" else t.loss
     if loss != natural:
@@ -263,12 +289,28 @@ def _training(t: spec.Training, head: ir.Head | None, lowering: _Lowering) -> ir
 def _data(d: spec.Data | None, model: spec.Model, lowering: _Lowering) -> ir.Data | None:
     if d is None:
         return None
-    if d.format == "text":
-        if not (isinstance(model, spec.ManyToMany) and model.input.kind == "tokens"):
-            lowering.error(("data", "format"),
-                           "text data trains a language model: many_to_many over tokens")
+    if d.format == "text" and not (
+        isinstance(model, spec.ManyToMany)
+        and isinstance(model.input, spec.TokenInput)
+        and isinstance(model.head, spec.SoftmaxHead)
+        and model.head.classes == model.input.vocab_size
+    ):
+        lowering.error(("data", "format"), "text data trains a language model: many_to_many "
+                       "over tokens with a softmax head whose classes equal the vocab_size")
     if d.format == "csv" and d.column is None:
         lowering.error(("data", "column"), "csv data needs the column of the time series")
+    if d.format != "csv" and d.column is not None:
+        lowering.error(("data", "column"), f"column names a CSV column, and the format is "
+                       f"{d.format}")
+    if d.format != "text" and "level" in d.model_fields_set:
+        lowering.error(("data", "level"), f"level says how text is tokenised, and the format is "
+                       f"{d.format}")
+    if isinstance(model, spec.ARLinear | spec.ARNetwork) and d.window not in (None, model.order):
+        lowering.error(("data", "window"), f"window ({d.window}) must equal the model's order "
+                       f"({model.order}): the model reads windows of that many values")
+    if d.split.validation + d.split.test >= 1:
+        lowering.error(("data", "split"), f"validation + test ({d.split.validation:g} + "
+                       f"{d.split.test:g}) leaves no data for training; keep the sum below 1")
     return ir.Data(d.source, d.format, d.level, d.sequence_length, d.column, d.window,
                    d.split.validation, d.split.test, d.split.shuffle)
 
@@ -305,31 +347,36 @@ def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "")
     max_length = start_token = 0
     end_token = None
     mp: SpecPath = ("model",)
-    lw.use(m.scheme, mp + ("scheme",))
+    lw.use(m.scheme, (*mp, "scheme"))
     if isinstance(m, spec.ManyToMany | spec.ManyToOne):
         encoder = lw.stack("encoder", m, mp)
         per_step = isinstance(m, spec.ManyToMany)
-        head = lw.head(m.head, encoder.output_size, per_step, mp + ("head",))
+        head = lw.head(m.head, encoder.output_size, per_step, (*mp, "head"))
         if isinstance(m, spec.ManyToOne):
             pooling = m.pooling
-            lw.use(f"pooling_{pooling}", mp + ("pooling",))
+            lw.use(f"pooling_{pooling}", (*mp, "pooling"))
     elif isinstance(m, spec.OneToMany | spec.Seq2Seq):
         if isinstance(m, spec.Seq2Seq):
-            encoder = lw.stack("encoder", m.encoder, mp + ("encoder",))
+            encoder = lw.stack("encoder", m.encoder, (*mp, "encoder"))
             summary = encoder.output_size
         else:
-            lw.use("vector", mp + ("input",))
+            lw.use("vector", (*mp, "input"))
             vector_size = summary = m.input.size
-        decoder = lw.stack("decoder", m.decoder, mp + ("decoder",))
-        head = lw.head(m.head, decoder.output_size, True, mp + ("head",))
-        lw.decoder_feedback(decoder, head, mp + ("decoder",))
-        bridge = lw.bridge(m.bridge, summary, encoder, decoder, mp + ("bridge",))
+        decoder = lw.stack("decoder", m.decoder, (*mp, "decoder"))
+        head = lw.head(m.head, decoder.output_size, True, (*mp, "head"))
+        lw.decoder_feedback(decoder, head, (*mp, "decoder"))
+        bridge = lw.bridge(m.bridge, summary, encoder, decoder, (*mp, "bridge"))
         max_length, start_token, end_token = m.max_length, m.start_token, m.end_token
         if decoder.input.kind == "tokens":
             for key, token in (("start_token", start_token), ("end_token", end_token)):
                 if token is not None and token >= decoder.input.vocab_size:
-                    lw.error(mp + (key,), f"{key} {token} is not below the decoder's "
+                    lw.error((*mp, key), f"{key} {token} is not below the decoder's "
                              f"vocab_size {decoder.input.vocab_size}")
+        else:
+            for key in ("start_token", "end_token"):
+                if key in m.model_fields_set:
+                    lw.error((*mp, key), f"{key} is a token id, and this decoder reads "
+                             "features, not tokens")
     else:
         ar = _ar(m, lw)
 

@@ -50,7 +50,12 @@ MergeMode = Literal["concat", "sum", "ave", "mul"]
 class Strict(BaseModel):
     """Base for every spec model: unknown keys are errors and specs are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted "100" is not a size and `true` is not 1; YAML already gives numbers and
+    # booleans their types (the loader reads 1e-3 as a float, as YAML 1.2 does).
+    # defer_build: the validators are built once, for Spec, when the first spec is checked.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
+    )
 
 
 # --------------------------------------------------------------------------- initialisers
@@ -96,7 +101,7 @@ class _CellBase(Strict):
 class ElmanCell(_CellBase):
     """Elman / simple RNN: h_t = act(Wx x_t + Wh h_{t-1} + b)."""
 
-    cell: Literal["elman"]
+    cell: Literal["elman"] = Field(description="The cell kind.")
     activation: Activation = Field("tanh", description="The hidden nonlinearity.")
 
 
@@ -108,7 +113,7 @@ class JordanCell(_CellBase):
     y_t = output_act(Wo h_t + bo)    (the layer's output, size output_size)
     """
 
-    cell: Literal["jordan"]
+    cell: Literal["jordan"] = Field(description="The cell kind.")
     output_size: Size = Field(description="Size of the fed-back output y_t.")
     activation: Activation = Field("tanh", description="The hidden nonlinearity.")
     output_activation: OutputActivation = Field(
@@ -130,7 +135,7 @@ class LSTMCell(_CellBase):
     (the p terms only with peepholes: true, Gers & Schmidhuber 2000)
     """
 
-    cell: Literal["lstm"]
+    cell: Literal["lstm"] = Field(description="The cell kind.")
     peepholes: bool = Field(
         False,
         description="Peephole connections: input and forget gates see c_{t-1}, "
@@ -148,7 +153,7 @@ class GRUCell(_CellBase):
     reset_before: n = tanh(Wx_n x + b_n + bhn + Wh_n (r*h))   (Cho 2014, ONNX default)
     """
 
-    cell: Literal["gru"]
+    cell: Literal["gru"] = Field(description="The cell kind.")
     variant: Literal["reset_after", "reset_before"] = Field(
         "reset_after", description="Where the reset gate applies; see the class docstring."
     )
@@ -163,7 +168,7 @@ Cell = Annotated[ElmanCell | JordanCell | LSTMCell | GRUCell, Field(discriminato
 class TokenInput(Strict):
     """Integer token ids per step, fed through an embedding or as one-hot vectors."""
 
-    kind: Literal["tokens"]
+    kind: Literal["tokens"] = Field(description="The input kind.")
     vocab_size: Size = Field(description="Number of distinct tokens C.")
     encoding: Literal["embedding", "one_hot"] = Field(
         "embedding", description="one_hot multiplies Wx by a one-hot vector (the seed's U[:, x])."
@@ -182,7 +187,7 @@ class TokenInput(Strict):
 class FeatureInput(Strict):
     """A real-valued feature vector per step (time series)."""
 
-    kind: Literal["features"]
+    kind: Literal["features"] = Field(description="The input kind.")
     size: Size = Field(description="Features per step.")
     variable_length: bool = Field(False, description="Batches carry per-sequence lengths.")
     padding: Literal["right", "left"] = Field("right", description="Padding side.")
@@ -191,7 +196,7 @@ class FeatureInput(Strict):
 class VectorInput(Strict):
     """A single feature vector per sample (e.g. 4096-dim CNN image features)."""
 
-    kind: Literal["vector"]
+    kind: Literal["vector"] = Field(description="The input kind.")
     size: Size = Field(description="Width of the feature vector.")
 
 
@@ -204,7 +209,7 @@ SequenceInput = Annotated[TokenInput | FeatureInput, Field(discriminator="kind")
 class SoftmaxHead(Strict):
     """Logits over `classes` (softmax in the loss): next token, tag or label."""
 
-    kind: Literal["softmax"]
+    kind: Literal["softmax"] = Field(description="The head kind.")
     classes: Size = Field(description="Number of output classes (vocabulary for a language model).")
     bias: bool = Field(True, description="Whether the head has a bias vector.")
 
@@ -212,7 +217,7 @@ class SoftmaxHead(Strict):
 class RegressionHead(Strict):
     """A linear real-valued output."""
 
-    kind: Literal["regression"]
+    kind: Literal["regression"] = Field(description="The head kind.")
     outputs: Size = Field(1, description="Width of the regression output.")
     bias: bool = Field(True, description="Whether the head has a bias vector.")
 
@@ -226,7 +231,7 @@ Head = Annotated[SoftmaxHead | RegressionHead, Field(discriminator="kind")]
 class _Sequence(Strict):
     """A stack of recurrent layers over a sequence input (shared by several schemes)."""
 
-    input: SequenceInput
+    input: SequenceInput = Field(description="What the bottom layer reads at each step.")
     layers: list[Cell] = Field(min_length=1, max_length=64, description="Bottom layer first.")
     dropout: float = Field(
         0.0,
@@ -247,7 +252,9 @@ class Bridge(Strict):
     dense: h0_k = activation(W_k summary + b_k) for every decoder layer k; LSTM c0 = 0.
     """
 
-    kind: Literal["copy", "dense"] = "dense"
+    kind: Literal["copy", "dense"] = Field(
+        "dense", description="copy: the encoder's final states; dense: a learned projection."
+    )
     activation: OutputActivation = Field("tanh", description="Only for kind: dense.")
 
 
@@ -257,30 +264,32 @@ class Bridge(Strict):
 class ManyToMany(_Sequence):
     """One output per input step: language models, taggers, per-step regression."""
 
-    scheme: Literal["many_to_many"]
-    head: Head
+    scheme: Literal["many_to_many"] = Field(description="The model scheme.")
+    head: Head = Field(description="The output layer, applied at every step.")
 
 
 class ManyToOne(_Sequence):
     """One output per sequence: classification or regression of a whole sequence."""
 
-    scheme: Literal["many_to_one"]
+    scheme: Literal["many_to_one"] = Field(description="The model scheme.")
     pooling: Literal["last", "mean", "max"] = Field(
         "last",
         description="last: the final state of each direction (a backward direction's final "
         "state is the one at t=0); mean/max: over the valid steps of the top layer's output.",
     )
-    head: Head
+    head: Head = Field(description="The output layer, applied to the pooled vector.")
 
 
 class OneToMany(Strict):
     """A feature vector conditions a decoder that emits a sequence (image captioning)."""
 
-    scheme: Literal["one_to_many"]
-    input: VectorInput
-    bridge: Bridge = Field(default_factory=Bridge)
-    decoder: Stack
-    head: Head
+    scheme: Literal["one_to_many"] = Field(description="The model scheme.")
+    input: VectorInput = Field(description="The conditioning feature vector.")
+    bridge: Bridge = Field(
+        default_factory=Bridge, description="Feature vector -> the decoder's initial states."
+    )
+    decoder: Stack = Field(description="The decoder; it reads its own previous outputs.")
+    head: Head = Field(description="The output layer, applied at every decoder step.")
     max_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
         20, description="Longest sequence generated when decoding freely."
     )
@@ -293,20 +302,26 @@ class OneToMany(Strict):
 class Seq2Seq(Strict):
     """Encoder-decoder: the encoder's summary is the decoder's initial state."""
 
-    scheme: Literal["seq2seq"]
-    encoder: Stack
-    bridge: Bridge = Field(default_factory=Bridge)
-    decoder: Stack
-    head: Head
-    max_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = 20
-    start_token: Annotated[int, Field(ge=0)] = 0
-    end_token: Annotated[int, Field(ge=0)] | None = None
+    scheme: Literal["seq2seq"] = Field(description="The model scheme.")
+    encoder: Stack = Field(description="The encoder over the input sequence x.")
+    bridge: Bridge = Field(
+        default_factory=Bridge, description="Encoder final states -> decoder initial states."
+    )
+    decoder: Stack = Field(description="The decoder; it reads its own previous outputs.")
+    head: Head = Field(description="The output layer, applied at every decoder step.")
+    max_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
+        20, description="Longest sequence generated when decoding freely."
+    )
+    start_token: Annotated[int, Field(ge=0)] = Field(0, description="Token that starts decoding.")
+    end_token: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Token that ends a generated sequence (optional)."
+    )
 
 
 class ARLinear(Strict):
     """The seed's AR(p): x_t = c + sum_i phi_i x_{t-i}."""
 
-    scheme: Literal["ar_linear"]
+    scheme: Literal["ar_linear"] = Field(description="The model scheme.")
     order: Annotated[int, Field(gt=0, le=10_000)] = Field(description="p, the window length.")
     bias: bool = Field(True, description="Whether the constant c is fitted.")
 
@@ -314,11 +329,13 @@ class ARLinear(Strict):
 class ARNetwork(Strict):
     """A feed-forward network over a window of p past values (the seed's FF AR model)."""
 
-    scheme: Literal["ar_mlp"]
+    scheme: Literal["ar_mlp"] = Field(description="The model scheme.")
     order: Annotated[int, Field(gt=0, le=10_000)] = Field(description="p, the window length.")
     hidden: list[Size] = Field(min_length=1, max_length=16, description="Hidden layer widths.")
-    activation: Activation = "relu"
-    init: Init = Field(default_factory=Init)
+    activation: Activation = Field("relu", description="Nonlinearity of the hidden layers.")
+    init: Init = Field(
+        default_factory=Init, description="Initialisers (input: the dense matrices)."
+    )
 
 
 Model = Annotated[
@@ -333,10 +350,16 @@ Model = Annotated[
 class Training(Strict):
     """How the generated train.py trains the model (each value overridable on its command line)."""
 
-    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
-    learning_rate: float = Field(1e-3, gt=0, le=10)
-    epochs: Annotated[int, Field(gt=0, le=1_000_000)] = 10
-    batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = 32
+    optimizer: Literal["sgd", "momentum", "adam"] = Field(
+        "adam", description="sgd, sgd with momentum 0.9, or Adam."
+    )
+    learning_rate: float = Field(1e-3, gt=0, le=10, description="Step size.")
+    epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
+        10, description="Passes over the training data."
+    )
+    batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
+        32, description="Sequences per optimizer step."
+    )
     loss: Literal["auto", "cross_entropy", "mse"] = Field(
         "auto", description="auto: cross-entropy for softmax heads, mse for regression."
     )
@@ -344,16 +367,20 @@ class Training(Strict):
     tbptt: Annotated[int, Field(gt=0, le=MAX_STEPS)] | None = Field(
         None, description="Truncated BPTT: backpropagate through at most this many steps."
     )
-    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = Field(
+        0, description="Seed of weight initialisation, shuffling and dropout."
+    )
     checkpoint_every: Annotated[int, Field(gt=0)] = Field(
         500, description="Write a checkpoint every this many optimizer steps."
     )
 
 
 class Split(Strict):
-    validation: float = Field(0.1, ge=0.0, lt=1.0)
-    test: float = Field(0.0, ge=0.0, lt=1.0)
-    shuffle: bool = True
+    """How the data is split into training, validation and test parts."""
+
+    validation: float = Field(0.1, ge=0.0, lt=1.0, description="Fraction held out for validation.")
+    test: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction held out for testing.")
+    shuffle: bool = Field(True, description="Shuffle before splitting (seeded by training.seed).")
 
 
 class Data(Strict):
@@ -362,27 +389,40 @@ class Data(Strict):
     source: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
         description="Path of the data file."
     )
-    format: Literal["text", "npz", "csv"]
+    format: Literal["text", "npz", "csv"] = Field(
+        description="text: a corpus for a language model; csv: a time series column; "
+        "npz: prepared arrays."
+    )
     level: Literal["char", "word"] = Field("char", description="Tokenisation of text data.")
     sequence_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
-        100, description="Steps per training sequence (text) ."
+        100, description="Steps per training sequence (text)."
     )
     column: Name | None = Field(None, description="CSV column of a time series.")
     window: Annotated[int, Field(gt=0, le=MAX_STEPS)] | None = Field(
         None, description="Window length for CSV time series."
     )
-    split: Split = Field(default_factory=Split)
+    split: Split = Field(default_factory=Split, description="Validation and test fractions.")
 
 
 class Spec(Strict):
     """A seqspec file."""
 
     seqspec: Literal[1] = Field(description="Version of the spec language.")
-    name: Name = Field(description="Model name; becomes identifiers in generated code.")
-    description: Text = ""
-    model: Model
-    training: Training = Field(default_factory=Training)
-    data: Data | None = None
+    name: Name = Field(
+        description="Model name: an identifier (letters, digits, underscores), used in generated "
+        "docstrings and SPEC_NAME."
+    )
+    description: Text = Field("", description="Free text, shown in generated docstrings.")
+    model: Model = Field(description="The model; its `scheme` key selects the kind.")
+    training: Training = Field(default_factory=Training, description="Training settings.")
+    data: Data | None = Field(None, description="Training data (optional).")
+
+    @field_validator("seqspec", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: object) -> object:
+        if isinstance(value, bool):  # True == 1 in Python; `seqspec: true` is not version 1
+            raise ValueError("must be 1, the version of the spec language")
+        return value
 
     @field_validator("description")
     @classmethod

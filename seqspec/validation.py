@@ -16,6 +16,19 @@ from seqspec.errors import Problem, SpecPath
 
 _DISCRIMINATORS = ("scheme", "cell", "kind")
 
+#: pydantic error type -> what the value must be (the value is appended as "(got ...)").
+_TYPE_MESSAGES = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string (quote it if YAML read it as something else)",
+}
+
 
 @functools.cache
 def _vocabulary() -> tuple[str, ...]:
@@ -41,12 +54,64 @@ def _vocabulary() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _members(tp: Any) -> list[Any]:
+    """The alternatives inside ``tp`` (unwrapping Annotated, Optional, unions and lists)."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        return _members(args[0])
+    if args and typing.get_origin(tp) is not typing.Literal:
+        return [m for a in args for m in _members(a)]
+    return [tp]
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The spec model class that a pydantic location points into, or None."""
+    current: Any = spec.Spec
+    for part in loc:
+        models = [m for m in _members(current) if isinstance(m, type)
+                  and issubclass(m, BaseModel)]
+        if isinstance(part, int):
+            continue  # a list index: the item type is among the members already
+        chosen = None
+        for model in models:
+            if part in model.model_fields:
+                chosen = model.model_fields[part].annotation
+                break
+        if chosen is None:
+            tagged = [m for m in models if any(
+                part in typing.get_args(m.model_fields[d].annotation)
+                for d in _DISCRIMINATORS if d in m.model_fields)]
+            if len(tagged) != 1:
+                return None
+            current = tagged[0]  # a union tag such as 'lstm': the member it names
+            continue
+        current = chosen
+    models = [m for m in _members(current) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def _close(word: str, candidates: typing.Iterable[str]) -> str | None:
+    """The candidate closest to ``word`` in spelling, ignoring case; None if none is close."""
+    by_lower = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[match[0]] if match else None
+
+
 def _hint(word: str, candidates: typing.Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
+    match = _close(word, candidates)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 def _show(value: Any) -> str:
+    """A value as YAML would show it, shortened."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -76,14 +141,52 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> SpecPath:
     return tuple(path)
 
 
+#: Names other tools use for a key, checked when spelling does not find it.
+_SYNONYMS = {
+    "lr": "learning_rate",
+    "units": "hidden_size",
+    "num_units": "hidden_size",
+    "hidden_dim": "hidden_size",
+    "hidden_units": "hidden_size",
+    "type": "cell",
+    "rnn": "cell",
+    "vocab": "vocab_size",
+    "num_tokens": "vocab_size",
+    "embed_dim": "embedding_dim",
+    "embedding_size": "embedding_dim",
+    "num_classes": "classes",
+    "n_classes": "classes",
+    "input_size": "size",
+    "input_dim": "size",
+    "bidirectional_merge": "merge_mode",
+    "merge": "merge_mode",
+    "p": "order",
+    "lags": "order",
+}
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    key = str(loc[-1])
+    model = _model_at(loc[:-1])
+    if model is None:
+        return f"unknown key {key!r}{_hint(key, _vocabulary())}"
+    # The discriminating key (cell, kind, scheme) first, then the others in declaration order.
+    allowed = sorted(model.model_fields, key=lambda k: k not in _DISCRIMINATORS)
+    match = _SYNONYMS.get(key.lower())
+    if match not in allowed:
+        match = _close(key, allowed)
+    if match:
+        return f"unknown key {key!r}; did you mean {match!r}?"
+    return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
     loc = err["loc"]
     if kind == "extra_forbidden":
-        key = str(loc[-1])
-        return f"unknown key {key!r}{_hint(key, _vocabulary())}"
+        return _unknown_key(tuple(loc))
     if kind == "missing":
         return f"missing required key {loc[-1]!r}"
     if kind == "union_tag_invalid":
@@ -95,6 +198,8 @@ def _message(err: Any) -> str:
         disc = str(ctx.get("discriminator", "kind")).strip("'")
         return f"missing required key {disc!r}"
     if kind == "literal_error":
+        if tuple(loc) == ("seqspec",):
+            return f"the spec language version must be 1 (got {_show(value)})"
         expected = re.findall(r"'([^']*)'|(\d+)", ctx.get("expected", ""))
         options = [a or b for a, b in expected]
         return (f"{_show(value)} is not allowed{_hint(str(value), options)} "
@@ -106,11 +211,29 @@ def _message(err: Any) -> str:
         return f"must be a mapping of keys, not {_show(value)}"
     if kind == "list_type":
         return f"must be a list, not {_show(value)}"
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        items = "item" if bound == 1 else "items"
+        word = "at least" if kind == "too_short" else "at most"
+        return f"must have {word} {bound} {items} (got {ctx.get('actual_length')})"
+    if kind in _TYPE_MESSAGES:
+        return f"{_TYPE_MESSAGES[kind]} (got {_show(value)})"
     msg = str(err.get("msg", kind))
-    msg = re.sub(r"^Input should be", "must be", msg)
+    msg = re.sub(r"^(Input|String|List|Value) should (be|have)", r"must \2", msg)
     msg = re.sub(r"^Value error, ", "", msg)
     msg = msg[0].lower() + msg[1:] if msg else msg
-    return f"{msg} (got {_show(value)})" if value is not None and kind != "value_error" else msg
+    return f"{msg} (got {_show(value)})" if kind != "value_error" else msg
+
+
+def _drop_explained_missing(problems: list[Problem]) -> list[Problem]:
+    """A missing key that a misspelled sibling explains is reported once, at the misspelling."""
+    suggested = set()
+    for p in problems:
+        m = re.match(r"unknown key '[^']*'; did you mean '([^']*)'\?$", p.message)
+        if m:
+            suggested.add((*p.path[:-1], m.group(1)))
+    return [p for p in problems
+            if not (p.message.startswith("missing required key") and p.path in suggested)]
 
 
 def problems_from(exc: pydantic.ValidationError, data: Any) -> list[Problem]:
@@ -119,8 +242,11 @@ def problems_from(exc: pydantic.ValidationError, data: Any) -> list[Problem]:
     seen: set[tuple[SpecPath, str]] = set()
     for err in exc.errors(include_url=False):
         path = _data_path(tuple(err["loc"]), data)
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # Point at the `cell:` / `kind:` / `scheme:` key itself (or where it is missing).
+            path = (*path, str((err.get("ctx") or {}).get("discriminator", "kind")).strip("'"))
         message = _message(err)
         if (path, message) not in seen:
             seen.add((path, message))
             out.append(Problem(path, message))
-    return out
+    return _drop_explained_missing(out)
