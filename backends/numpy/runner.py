@@ -1,0 +1,62 @@
+"""Run a compiled NumPy model: the reference side of every equivalence check.
+
+The contract is in ``docs/generated-api.md``: import the generated ``model.py`` from a folder,
+load canonical weights, run the forward pass in inference mode and the backward pass of
+``loss = sum(outputs * d_outputs)``, and return plain NumPy dictionaries.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+_COUNTER = itertools.count()
+
+
+def load_module(model_dir: str | os.PathLike[str]) -> ModuleType:
+    """Import ``model_dir/model.py`` under a unique module name (a fresh module every call)."""
+    path = Path(model_dir) / "model.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no generated model at {path}")
+    name = f"_seqspec_numpy_model_{os.getpid()}_{next(_COUNTER)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def run(model_dir: str | os.PathLike[str], weights: Mapping[str, np.ndarray],
+        inputs: Mapping[str, Any], d_outputs: np.ndarray | None = None,
+        dtype: str = "float64") -> dict[str, dict[str, np.ndarray]]:
+    """Forward (inference mode) and backward of ``sum(outputs * d_outputs)``.
+
+    Returns ``{"outputs": {"outputs": ...}, "states": {...}, "grads": {...}}``; ``grads`` is
+    empty when ``d_outputs`` is None.
+    """
+    module = load_module(model_dir)
+    try:
+        model = module.Model(dict(weights), dtype=dtype)
+        outputs, states = model.forward(**inputs, training=False)
+        grads = {} if d_outputs is None else model.backward(np.asarray(d_outputs))
+    finally:
+        sys.modules.pop(module.__name__, None)
+    return {
+        "outputs": {"outputs": np.asarray(outputs)},
+        "states": {k: np.asarray(v) for k, v in states.items()},
+        "grads": {k: np.asarray(v) for k, v in grads.items()},
+    }
