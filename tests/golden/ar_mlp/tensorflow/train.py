@@ -36,6 +36,7 @@ def build_parser():
     """The arguments every backend's script shares."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
+    p.add_argument("--column", default=None, help="the CSV column to read")
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="adam")
     p.add_argument("--lr", type=float, default=0.001)
@@ -91,7 +92,6 @@ def parse_args(argv=None):
 
 
 # --------------------------------------------------------------------------- data
-COLUMN = None
 WINDOW = 4  # past values the model sees per prediction
 VALIDATION = 0.1  # fraction of the data held out for validation
 TEST = 0.0  # fraction held out for the final test
@@ -114,11 +114,17 @@ class Dataset:
 
 
 def read_series(path, column):
-    """The values of one CSV column, in file order (blank cells are skipped)."""
+    """The values of one CSV column, in file order (blank cells are skipped).
+
+    column None: the file's only column.
+    """
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
+        if column is None and len(reader.fieldnames or []) == 1:
+            column = reader.fieldnames[0]
         if column not in (reader.fieldnames or []):
-            raise SystemExit(f"{path}: no column {column!r} (columns: {reader.fieldnames})")
+            names = reader.fieldnames
+            raise SystemExit(f"{path}: no column {column!r}: pick one of {names} with --column")
         cells = [(n, row[column]) for n, row in enumerate(reader, start=2) if row[column].strip()]
     try:
         return np.array([float(cell) for _, cell in cells])
@@ -136,9 +142,10 @@ def is_number(text):
     return True
 
 
-def load_data(path, seed):
+def load_data(args):
     """Windows of WINDOW past values and what follows them; the split keeps time order."""
-    series = read_series(path, COLUMN)
+    path = args.data
+    series = read_series(path, args.column)
     n = len(series) - WINDOW  # number of windows
     n_val, n_test = int(n * VALIDATION), int(n * TEST)
     n_train = n - n_val - n_test
@@ -520,7 +527,7 @@ def train(args):
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png")
     }
-    data = load_data(args.data, args.seed)
+    data = load_data(args)
     if lead:
         save_json(os.path.join(args.out, "scaler.json"), {"mean": data.mean, "std": data.std})
     trainer = Trainer(strategy, args)

@@ -154,8 +154,9 @@ def stream_rows(ids, steps):
     return {"x": x, "y": y}
 
 
-def load_data(path, seed):
+def load_data(args):
     """Split the text (train, then validation, then test: no shuffling) and cut it into rows."""
+    path = args.data
     tokens = read_tokens(path)
     n_val, n_test = int(len(tokens) * VALIDATION), int(len(tokens) * TEST)
     n_train = len(tokens) - n_val - n_test
@@ -579,7 +580,7 @@ def train(args):
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png")
     }
-    data = load_data(args.data, args.seed)
+    data = load_data(args)
     if lead:
         prime = int(data.train["x"][0, 0]) if len(data.train["x"]) else 0  # --sample's start
         vocab = {"level": "char", "tokens": data.vocab, "prime": prime}

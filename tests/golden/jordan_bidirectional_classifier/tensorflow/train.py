@@ -137,12 +137,11 @@ def split_indices(n, seed):
     return np.split(order, [n_train, n_train + n_val])
 
 
-def load_data(path, seed):
+def load_data(args):
     """Read the .npz and split it (the split depends on the seed only)."""
-    arrays = read_npz(path)
-    train, val, test = (
-        {k: v[part] for k, v in arrays.items()} for part in split_indices(len(arrays["y"]), seed)
-    )
+    arrays = read_npz(args.data)
+    parts = split_indices(len(arrays["y"]), args.seed)
+    train, val, test = ({k: v[part] for k, v in arrays.items()} for part in parts)
     return Dataset(train, val, test)
 
 
@@ -542,7 +541,7 @@ def train(args):
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png")
     }
-    data = load_data(args.data, args.seed)
+    data = load_data(args)
     trainer = Trainer(strategy, args)
     # where the run stands: a checkpoint holds these, so --resume continues exactly here
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}

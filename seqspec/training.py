@@ -1,0 +1,196 @@
+"""What a generated ``train.py`` needs to know, decided once here instead of in templates.
+
+Every backend renders its ``train.py.j2`` with :func:`render_train`; the template receives
+``model`` (the IR) and ``train``, a :class:`TrainPlan` that says which data reader, which
+targets, which loss and which metrics the script uses. The shared, framework-free pieces of
+the script live in ``seqspec/templates/_train_*.py.j2``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from seqspec import ir
+from seqspec.render import pyrepr
+
+
+def str_literal(value: str | None) -> str:
+    """``pyrepr(value)``, double-quoted where that needs no escape (what ``ruff format`` writes)."""
+    text = pyrepr(value)
+    if value is not None and text.startswith("'") and '"' not in value:
+        text = '"' + text[1:-1] + '"'
+    return text
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """How the generated training script reads data, batches it and scores the model."""
+
+    trainable: bool  # False: train.py only explains why (``reason``) and exits
+    reason: str
+    reason_literal: str
+    fmt: str  # text | npz | csv: the reader the script contains
+    data_path: str | None  # default --data, relative to the output folder (or absolute)
+    data_literal: str  # data_path as a Python literal (made by str_literal)
+    column_literal: str  # the CSV column as a Python literal
+    lm: bool  # a language model over one token stream (text data): vocab, TBPTT, sampling
+    level: str  # char | word (text only)
+    sequence_length: int  # steps per training sequence (text), window (csv)
+    validation: float
+    test: float
+    shuffle: bool
+    softmax: bool  # cross-entropy over classes, else mean squared error
+    per_step: bool  # one target per step (masked by the lengths) or one per sequence
+    out_size: int  # classes or regression outputs
+    x_tokens: bool  # the encoder reads token ids (else float features)
+    x_var: bool  # the model takes the encoder's lengths
+    x_padding: str
+    y_tokens: bool  # a decoder reads token ids (teacher forcing)
+    y_var: bool
+    y_padding: str
+    y_lengths_key: str  # "lengths" (one_to_many) | "y_lengths" (seq2seq) | ""
+    carry_state: bool  # TBPTT carries the final state into the next chunk
+    free_decode: bool  # exact match by free-running generate (token decoders)
+    metrics: tuple[str, ...]  # the validation metrics besides the loss, in print order
+    target: str  # the headline validation metric (the summary line names it)
+    defaults: dict[str, object] = field(default_factory=dict)
+
+
+def _ar_window(model: ir.Model) -> int:
+    assert model.ar is not None
+    return model.ar.order
+
+
+def _data_path(model: ir.Model) -> str | None:
+    """Where train.py finds the data: compile_spec's path, else the spec's own string."""
+    if model.data is None:
+        return None
+    return model.data.path or model.data.source
+
+
+def _why_untrainable(model: ir.Model, fmt: str) -> str:
+    """An empty string when the data format fits the model, else the reason."""
+    if fmt == "text" and not (model.scheme == "many_to_many" and model.can_generate):
+        return ("text data trains a language model whose head predicts the next token "
+                "(softmax classes == vocab_size)")
+    if fmt == "csv":
+        if model.ar is not None:
+            return ""
+        enc = model.encoder
+        ok = (
+            model.scheme in ("many_to_many", "many_to_one")
+            and enc is not None
+            and enc.input.kind == "features"
+            and enc.input.step_size == 1
+            and model.head is not None
+            and model.head.kind == "regression"
+            and model.head.out_size == 1
+        )
+        if not ok:
+            return ("a CSV time series trains AR models, or recurrent forecasters over one "
+                    "feature (size 1) with a regression head of 1 output")
+    return ""
+
+
+def plan(model: ir.Model) -> TrainPlan:
+    """Decide everything the training script needs from the IR."""
+    t = model.training
+    data = model.data
+    if data is not None:
+        fmt = data.format
+    elif model.ar is not None:
+        fmt = "csv"
+    elif model.scheme == "many_to_many" and model.can_generate:
+        fmt = "text"
+    else:
+        fmt = "npz"
+    reason = _why_untrainable(model, fmt)
+    path = _data_path(model)
+    enc, dec, head = model.encoder, model.decoder, model.head
+    softmax = head is not None and head.kind == "softmax"
+    per_step = model.scheme in ("many_to_many", "one_to_many", "seq2seq")
+    lm = fmt == "text" and not reason
+    if model.ar is not None:
+        seq_len = _ar_window(model)
+    elif data is not None and fmt == "csv":
+        seq_len = data.window or data.sequence_length
+    else:
+        seq_len = data.sequence_length if data is not None else 100
+    level = data.level if data is not None else "char"
+    if softmax and lm:
+        metrics: tuple[str, ...] = ("bpc",) if level == "char" else ("perplexity",)
+    elif softmax and dec is not None and dec.input.kind == "tokens":
+        metrics = ("accuracy", "exact_match")  # exact_match: decoding freely, with argmax
+    elif softmax:
+        metrics = ("accuracy",)
+    else:
+        metrics = ("rmse",)
+    carry = lm and enc is not None and not any(layer.bidirectional for layer in enc.layers)
+    out_size = head.out_size if head is not None else 1
+    y_key = {"one_to_many": "lengths", "seq2seq": "y_lengths"}
+    defaults: dict[str, object] = {
+        "optimizer": t.optimizer,
+        "lr": t.learning_rate,
+        "epochs": t.epochs,
+        "batch_size": t.batch_size,
+        "clip_norm": t.clip_norm,
+        "tbptt": t.tbptt,
+        "seed": t.seed,
+        "checkpoint_every": t.checkpoint_every,
+    }
+    return TrainPlan(
+        trainable=not reason,
+        reason=reason,
+        reason_literal=str_literal(reason),
+        fmt=fmt,
+        data_path=path,
+        data_literal=str_literal(path),
+        column_literal=str_literal(data.column if data is not None else None),
+        lm=lm,
+        level=level,
+        sequence_length=seq_len,
+        validation=data.validation if data is not None else 0.1,
+        test=data.test if data is not None else 0.0,
+        shuffle=data.shuffle if data is not None else True,
+        softmax=softmax,
+        per_step=per_step,
+        out_size=out_size,
+        x_tokens=enc is not None and enc.input.kind == "tokens",
+        x_var=enc is not None and enc.input.variable_length,
+        x_padding=enc.input.padding if enc is not None else "right",
+        y_tokens=dec is not None and dec.input.kind == "tokens",
+        y_var=dec is not None and dec.input.variable_length,
+        y_padding=dec.input.padding if dec is not None else "right",
+        y_lengths_key=y_key.get(model.scheme, "") if dec is not None else "",
+        carry_state=carry,
+        free_decode=softmax and dec is not None and dec.input.kind == "tokens",
+        metrics=metrics,
+        target=metrics[0],
+        defaults=defaults,
+    )
+
+
+def render_train(env: jinja2.Environment, model: ir.Model) -> str:
+    """Render the backend's ``train.py.j2`` (found first in its own templates) for ``model``."""
+    return env.get_template("train.py.j2").render(model=model, train=plan(model))
+
+
+def data_location(source: str, spec_file: str | os.PathLike[str],
+                  out_dir: str | os.PathLike[str]) -> str:
+    """Where the compiled ``train.py`` finds ``source``: relative to ``out_dir`` when possible.
+
+    ``source`` is relative to the spec file's folder (or absolute). The result uses ``/`` so
+    the generated script reads the same on every system.
+    """
+    if os.path.isabs(source):
+        return Path(source).as_posix()
+    target = Path(spec_file).resolve().parent / source
+    try:
+        rel = os.path.relpath(target, Path(out_dir).resolve())
+    except ValueError:  # another drive on Windows
+        return target.as_posix()
+    return Path(rel).as_posix()

@@ -1,0 +1,68 @@
+"""A run killed with SIGKILL and resumed ends exactly where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+BACKENDS = [
+    "numpy",
+    pytest.param("torch", marks=pytest.mark.torch),
+    # the same code path; three TensorFlow starts cost ~40 s, so it runs with -m slow
+    pytest.param("tensorflow", marks=[pytest.mark.tensorflow, pytest.mark.slow]),
+]
+ARGS = ["--epochs", "20", "--checkpoint-every", "3", "--dtype", "float64"]
+
+
+def kill_after_first_checkpoint(folder, out, args):
+    """Start train.py, wait for its first checkpoint, SIGKILL it; return the checkpoint's step."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, str(folder / "train.py"), "--no-progress", "--out", str(out), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=folder,
+    )
+    checkpoint = out / "checkpoint.npz"
+    deadline = time.monotonic() + 120  # a guard against hanging, not a timing assertion
+    try:
+        while not checkpoint.exists():
+            assert proc.poll() is None, f"train.py ended first: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.002)
+        time.sleep(0.05)  # let it train a few steps past the checkpoint
+        assert proc.poll() is None, "train.py finished before it could be killed: make ARGS longer"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    with np.load(checkpoint) as f:
+        return json.loads(str(f["meta"]))["step"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_then_resume_matches_uninterrupted(backend, compiled_case, train_tools, tmp_path):
+    pytest.importorskip({"tensorflow": "tensorflow"}.get(backend, backend))
+    folder = compiled_case("many_to_many", backend)  # a 2-layer LM with dropout and TBPTT
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    step = kill_after_first_checkpoint(folder, killed, ARGS)
+    assert step > 0
+
+    resumed = train_tools["run"](folder, "--out", str(killed), "--resume", *ARGS)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # it continues from the last checkpoint: only the steps after it were lost
+    assert f"resumed from {killed / 'checkpoint.npz'} at step {step}" in resumed.stdout
+
+    full = train_tools["run"](folder, "--out", str(clean), *ARGS)
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert train_tools["metrics"](killed) == train_tools["metrics"](clean)
+    with np.load(killed / "weights.npz") as a, np.load(clean / "weights.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
