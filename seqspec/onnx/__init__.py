@@ -1,0 +1,121 @@
+"""ONNX export of a spec with its canonical weights, and the ``seqspec export`` command.
+
+``export_file("model.yaml", "model.onnx")`` writes an ONNX model (opset 17, float32,
+inference only) whose inputs and outputs carry the names of docs/generated-api.md: the forward
+inputs of the scheme (``x``, ``lengths``, ``features``, ``y_in``, ...), ``outputs``, and one
+output per final state (``encoder.layers.0.forward.h``, ...). See docs/check.md for what the
+graph contains. This module imports ``onnx`` only when a model is built, so the command line
+stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from seqspec.errors import Problem, SpecError, UnsupportedFeature
+
+if TYPE_CHECKING:  # numpy and onnx load when a model is exported: the CLI stays light
+    import numpy as np
+    import onnx
+
+    from seqspec import ir
+
+#: A single protobuf cannot exceed 2 GiB; weights beyond this need ONNX external data, which
+#: the exporter does not write. Leave room for the graph itself.
+MAX_WEIGHT_BYTES = 2**31 - 2**26
+
+
+def unsupported(model: ir.Model) -> list[Problem]:
+    """What in ``model`` the exporter cannot express, each at its spec path (empty: all fine).
+
+    Every cell, topology, input, head and scheme of the spec language has an exact ONNX form
+    (standard RNN/LSTM/GRU operators or a Scan). What remains is size: float32 weights over
+    2 GiB do not fit in one protobuf.
+    """
+    size = model.parameter_count * 4
+    if size > MAX_WEIGHT_BYTES:
+        return [Problem(("model",), f"the float32 weights take {size:,} bytes; an ONNX file "
+                        f"holds at most {MAX_WEIGHT_BYTES:,} without external data, which "
+                        "seqspec's exporter does not write")]
+    return []
+
+
+def export(model: ir.Model, weights: Mapping[str, np.ndarray]) -> onnx.ModelProto:
+    """Build the ONNX model for ``model`` with canonical ``weights``; raise if unsupported."""
+    problems = unsupported(model)
+    if problems:
+        raise UnsupportedFeature(problems)
+    from seqspec.onnx.builder import to_onnx
+
+    return to_onnx(model, weights)
+
+
+def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
+                weights: str | os.PathLike[str] | None = None, seed: int = 0) -> Path:
+    """Export a spec file to ``out`` with weights from ``weights`` (.npz) or ``init_weights``.
+
+    Raises :class:`SpecError` (located) for an invalid spec or what ONNX cannot express, and
+    ``ValueError`` for weights that do not fit the model.
+    """
+    import onnx
+
+    from seqspec.api import _lower
+    from seqspec.weights import init_weights, load_npz
+
+    model, doc = _lower(spec_path)
+    problems = unsupported(model)
+    if problems:
+        raise UnsupportedFeature(problems).located(doc.file, doc.positions)
+    values = load_npz(weights, model) if weights is not None else init_weights(model, seed)
+    proto = export(model, values)
+    onnx.checker.check_model(proto, full_check=True)
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(proto.SerializeToString())
+    os.replace(tmp, target)
+    return target
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqspec export SPEC --format onnx -o OUT [--weights W.npz] [--seed N]``."""
+    p = subparsers.add_parser(
+        "export",
+        help="export a spec with its weights to an interchange format (ONNX)",
+        description="Write the model as an ONNX graph (opset 17, float32, inference only) "
+        "with the canonical weights from --weights, or drawn by the spec's initialisers.",
+    )
+    p.add_argument("spec", help="the spec file (YAML)")
+    p.add_argument("--format", choices=["onnx"], default="onnx", help="output format")
+    p.add_argument("-o", "--output", required=True, help="the file to write, e.g. model.onnx")
+    p.add_argument("--weights", help="canonical weights (.npz) to embed; default: init_weights")
+    p.add_argument("--seed", type=int, default=0, help="seed of init_weights (default 0)")
+    p.set_defaults(func=run_export)
+    return p
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run ``seqspec export``: 0 on success, 1 on any error (printed, located)."""
+    try:
+        path = export_file(args.spec, args.output, args.weights, args.seed)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        print(f"seqspec export: error: {exc.name} is not installed "
+              "(pip install 'seqspec[onnx]')", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:
+        print(f"seqspec export: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
