@@ -108,7 +108,7 @@ def test_default_data_path_is_relative_to_the_output_folder(tmp_path):
     data = next(n.value.value for n in tree.body if isinstance(n, ast.Assign)
                 and getattr(n.targets[0], "id", "") == "DATA")
     assert not Path(data).is_absolute()
-    assert (out / data).resolve() == (ROOT / "examples" / "corpus.txt").resolve()
+    assert (out / data).resolve() == (ROOT / "examples" / "data" / "corpus.txt").resolve()
 
 
 def test_compiling_twice_gives_the_same_train_py(tmp_path):

@@ -563,10 +563,13 @@ def train(args):
         saved = checkpoint()
     if lead:
         summary = f"done: {meta['step']} steps, {meta['epoch']} epochs"
+        if meta["loss_terms"]:  # stopped inside an epoch: its running loss
+            summary += f"  train_loss {meta['loss_sum'] / meta['loss_terms']:.4g}"
+        # the final weights, judged on held-out data
         if data.size(data.test):
             summary += "  " + describe(validate(data.test), "test_")
-        elif val:
-            summary += "  " + describe(val, "val_")
+        elif data.size(data.val):
+            summary += "  " + describe(validate(data.val), "val_")
         plot = plot_metrics(paths["metrics.jsonl"], paths["curves.png"])
         print(f"{summary}\nweights: {paths['weights.npz']}" + (f"  curves: {plot}" if plot else ""))
     if world > 1:
