@@ -21,8 +21,15 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def pyrepr(value: Any) -> str:
-    """A Python literal for plain data (str, int, float, bool, None, tuples and lists of them)."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+    """A Python literal for plain data (str, int, float, bool, None, tuples and lists of them).
+
+    Strings come from ``repr`` (every character escaped); one without any quote character is
+    put in double quotes, as ``ruff format`` writes it: its escaped body reads the same there.
+    """
+    if isinstance(value, str):
+        text = repr(value)
+        return f'"{text[1:-1]}"' if "'" not in value and '"' not in value else text
+    if isinstance(value, bool) or value is None or isinstance(value, int):
         return repr(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -59,7 +66,10 @@ def environment(package: str) -> jinja2.Environment:
     """An environment that finds a backend's templates first, then seqspec's shared ones."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
-            [jinja2.PackageLoader(package, "templates"), jinja2.PackageLoader("seqspec", "templates")]
+            [
+                jinja2.PackageLoader(package, "templates"),
+                jinja2.PackageLoader("seqspec", "templates"),
+            ]
         ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
