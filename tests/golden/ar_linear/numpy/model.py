@@ -23,16 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'ar_linear'
-SPEC_SHA256 = 'f80b431a674910df5b4ecab4a794f285d8a91624a12075491a0bdfde371c423e'
+SPEC_NAME = "ar_linear"
+SPEC_SHA256 = "f80b431a674910df5b4ecab4a794f285d8a91624a12075491a0bdfde371c423e"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'ar_linear'
-    scheme: str = 'ar_linear'
+    name: str = "ar_linear"
+    scheme: str = "ar_linear"
     order: int = 9  # p, the window length
 
 
@@ -44,9 +44,9 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # phi_1..phi_p: weights of x_{t-1}..x_{t-p}
-    'ar.phi': ((9,), 'zeros', 1.0, 0.0, 0, 0),
+    "ar.phi": ((9,), "zeros", 1.0, 0.0, 0, 0),
     # the constant c
-    'ar.c': ((1,), 'zeros', 1.0, 0.0, 0, 0),
+    "ar.c": ((1,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 

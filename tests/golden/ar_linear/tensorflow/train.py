@@ -431,6 +431,12 @@ class Trainer:
             self.model = Model(weights=init_weights(args.seed), dtype=args.dtype)
             self.optimizer = make_optimizer(args.optimizer, args.lr)
             self.optimizer.build(self.model.trainable_variables)
+            variables = self.model.trainable_variables
+            masks = self.model.gradient_masks()
+            self.masks = [
+                None if m is None else tf.constant(m, v.dtype)
+                for m, v in zip(masks, variables, strict=True)
+            ]
         self.gradients = tf.function(self._gradients, reduce_retracing=True)
         self.apply = tf.function(self._apply, reduce_retracing=True)
 
@@ -454,6 +460,8 @@ class Trainer:
         return total, grads, states
 
     def _apply(self, grads):
+        # frozen entries (Model.gradient_masks) neither move nor count in the clipping norm
+        grads = [g if m is None else g * m for g, m in zip(grads, self.masks, strict=True)]
         if self.args.clip_norm:
             grads, _ = tf.clip_by_global_norm(grads, self.args.clip_norm)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))

@@ -23,19 +23,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'ar_mlp'
-SPEC_SHA256 = 'f0b156af3ee669daea27b7057550bc96f513d9d4726741c1daceec9e8f80e895'
+SPEC_NAME = "ar_mlp"
+SPEC_SHA256 = "f0b156af3ee669daea27b7057550bc96f513d9d4726741c1daceec9e8f80e895"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'ar_mlp'
-    scheme: str = 'ar_mlp'
+    name: str = "ar_mlp"
+    scheme: str = "ar_mlp"
     order: int = 4  # p, the window length
     hidden: tuple[int, ...] = (10, 10)
-    activation: str = 'relu'
+    activation: str = "relu"
 
 
 CONFIG = Config()
@@ -46,17 +46,17 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # window -> hidden
-    'mlp.layers.0.W': ((10, 4), 'glorot_uniform', 1.0, 0.0, 4, 10),
+    "mlp.layers.0.W": ((10, 4), "glorot_uniform", 1.0, 0.0, 4, 10),
     # bias
-    'mlp.layers.0.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.0.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> next
-    'mlp.layers.1.W': ((10, 10), 'glorot_uniform', 1.0, 0.0, 10, 10),
+    "mlp.layers.1.W": ((10, 10), "glorot_uniform", 1.0, 0.0, 10, 10),
     # bias
-    'mlp.layers.1.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.1.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> next
-    'mlp.layers.2.W': ((1, 10), 'glorot_uniform', 1.0, 0.0, 10, 1),
+    "mlp.layers.2.W": ((1, 10), "glorot_uniform", 1.0, 0.0, 10, 1),
     # bias
-    'mlp.layers.2.b': ((1,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.2.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -136,18 +136,18 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'relu':
+    if kind == "relu":
         return np.maximum(a, 0.0, out=a)
-    if kind == 'linear':
+    if kind == "linear":
         return a
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'relu':
+    if kind == "relu":
         return dy * (y > 0)
-    if kind == 'linear':
+    if kind == "linear":
         return dy
     raise ValueError(f"unknown activation {kind!r}")
 

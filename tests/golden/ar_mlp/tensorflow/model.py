@@ -40,17 +40,17 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # window -> hidden
-    'mlp.layers.0.W': ((10, 4), 'glorot_uniform', 1.0, 0.0, 4, 10),
+    "mlp.layers.0.W": ((10, 4), "glorot_uniform", 1.0, 0.0, 4, 10),
     # bias
-    'mlp.layers.0.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.0.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> next
-    'mlp.layers.1.W': ((10, 10), 'glorot_uniform', 1.0, 0.0, 10, 10),
+    "mlp.layers.1.W": ((10, 10), "glorot_uniform", 1.0, 0.0, 10, 10),
     # bias
-    'mlp.layers.1.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.1.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> next
-    'mlp.layers.2.W': ((1, 10), 'glorot_uniform', 1.0, 0.0, 10, 1),
+    "mlp.layers.2.W": ((1, 10), "glorot_uniform", 1.0, 0.0, 10, 1),
     # bias
-    'mlp.layers.2.b': ((1,), 'zeros', 1.0, 0.0, 0, 0),
+    "mlp.layers.2.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -224,6 +224,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, windows, training=False):

@@ -33,29 +33,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'bidirectional_gru_tagger'
-SPEC_SHA256 = '3860e881d4ee9ef62abb12e40ff2d11d2c724c76d836019db8d066e133d56496'
+SPEC_NAME = "bidirectional_gru_tagger"
+SPEC_SHA256 = "3860e881d4ee9ef62abb12e40ff2d11d2c724c76d836019db8d066e133d56496"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'bidirectional_gru_tagger'
-    scheme: str = 'many_to_many'
-    encoder_input: str = 'tokens'  # tokens | features
+    name: str = "bidirectional_gru_tagger"
+    scheme: str = "many_to_many"
+    encoder_input: str = "tokens"  # tokens | features
     encoder_vocab_size: int = 40  # token ids 0..C-1
-    encoder_encoding: str = 'embedding'  # embedding | one_hot
+    encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 12
     encoder_input_size: int = 12  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('gru', 'elman')  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru", "elman")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16, 8)
     encoder_output_sizes: tuple[int, ...] = (16, 8)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True, True)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = 'softmax'  # softmax: logits
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 6
 
 
@@ -67,63 +67,63 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((40, 12), 'normal', 1.0, 0.0, 12, 40),
+    "encoder.embedding": ((40, 12), "normal", 1.0, 0.0, 12, 40),
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'encoder.layers.0.backward.Wx_z': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
-    'encoder.layers.0.backward.Wh_z': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # update gate bias
-    'encoder.layers.0.backward.b_z': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.backward.Wx_r': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
-    'encoder.layers.0.backward.Wh_r': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # reset gate bias
-    'encoder.layers.0.backward.b_r': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.backward.Wx_n': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
-    'encoder.layers.0.backward.Wh_n': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate state bias
-    'encoder.layers.0.backward.b_n': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.backward.bhn': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.forward.Wx_h': ((8, 16), 'glorot_uniform', 1.0, 0.0, 16, 8),
+    "encoder.layers.1.forward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
     # hidden -> hidden
-    'encoder.layers.1.forward.Wh_h': ((8, 8), 'orthogonal', 1.0, 0.0, 8, 8),
+    "encoder.layers.1.forward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
     # hidden bias
-    'encoder.layers.1.forward.b_h': ((8,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.backward.Wx_h': ((8, 16), 'glorot_uniform', 1.0, 0.0, 16, 8),
+    "encoder.layers.1.backward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
     # hidden -> hidden
-    'encoder.layers.1.backward.Wh_h': ((8, 8), 'orthogonal', 1.0, 0.0, 8, 8),
+    "encoder.layers.1.backward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
     # hidden bias
-    'encoder.layers.1.backward.b_h': ((8,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((6, 8), 'uniform', 1.0, 0.0, 8, 6),
+    "head.W": ((6, 8), "uniform", 1.0, 0.0, 8, 6),
     # output bias
-    'head.b': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((6,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -203,14 +203,14 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -492,18 +492,18 @@ def run_direction_backward(cell, tape, d_out, d_final, reverse, truncate=None):
 
 def merge(mode, fw, bw):
     """Merge the two directions' outputs (..., S, B): concat [fw; bw], sum, ave or mul."""
-    if mode == 'ave':
+    if mode == "ave":
         return (fw + bw) / 2.0
-    if mode == 'mul':
+    if mode == "mul":
         return fw * bw
     raise ValueError(f"unknown merge mode {mode!r}")
 
 
 def merge_backward(mode, d, fw, bw):
     """dL/d(fw), dL/d(bw) from dL/d(merged)."""
-    if mode == 'ave':
+    if mode == "ave":
         return d / 2.0, d / 2.0
-    if mode == 'mul':
+    if mode == "mul":
         return d * bw, d * fw
     raise ValueError(f"unknown merge mode {mode!r}")
 
@@ -738,24 +738,24 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: gru(16), 12 -> 16 per step, bidirectional (ave)
-                make_layer(GRU, w, 'encoder.layers.0', dt, ("forward", "backward"), 'ave'),
+                make_layer(GRU, w, "encoder.layers.0", dt, ("forward", "backward"), "ave"),
                 # layer 1: elman(8), 16 -> 8 per step, bidirectional (mul)
                 make_layer(
                     Elman,
                     w,
-                    'encoder.layers.1',
+                    "encoder.layers.1",
                     dt,
                     ("forward", "backward"),
-                    'mul',
-                    activation='tanh',
+                    "mul",
+                    activation="tanh",
                 ),
             ],
-            encoding='embedding',
+            encoding="embedding",
             dtype=dt,
-            embedding=w['encoder.embedding'].astype(dt),
+            embedding=w["encoder.embedding"].astype(dt),
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,
         )

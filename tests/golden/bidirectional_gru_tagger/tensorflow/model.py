@@ -61,63 +61,63 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((40, 12), 'normal', 1.0, 0.0, 12, 40),
+    "encoder.embedding": ((40, 12), "normal", 1.0, 0.0, 12, 40),
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.forward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'encoder.layers.0.backward.Wx_z': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
-    'encoder.layers.0.backward.Wh_z': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # update gate bias
-    'encoder.layers.0.backward.b_z': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.backward.Wx_r': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
-    'encoder.layers.0.backward.Wh_r': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # reset gate bias
-    'encoder.layers.0.backward.b_r': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.backward.Wx_n': ((16, 12), 'glorot_uniform', 1.0, 0.0, 12, 16),
+    "encoder.layers.0.backward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
-    'encoder.layers.0.backward.Wh_n': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate state bias
-    'encoder.layers.0.backward.b_n': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.backward.bhn': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.forward.Wx_h': ((8, 16), 'glorot_uniform', 1.0, 0.0, 16, 8),
+    "encoder.layers.1.forward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
     # hidden -> hidden
-    'encoder.layers.1.forward.Wh_h': ((8, 8), 'orthogonal', 1.0, 0.0, 8, 8),
+    "encoder.layers.1.forward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
     # hidden bias
-    'encoder.layers.1.forward.b_h': ((8,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.backward.Wx_h': ((8, 16), 'glorot_uniform', 1.0, 0.0, 16, 8),
+    "encoder.layers.1.backward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
     # hidden -> hidden
-    'encoder.layers.1.backward.Wh_h': ((8, 8), 'orthogonal', 1.0, 0.0, 8, 8),
+    "encoder.layers.1.backward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
     # hidden bias
-    'encoder.layers.1.backward.b_h': ((8,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((6, 8), 'uniform', 1.0, 0.0, 8, 6),
+    "head.W": ((6, 8), "uniform", 1.0, 0.0, 8, 6),
     # output bias
-    'head.b': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((6,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -567,6 +567,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, lengths=None, initial_state=None, training=False):

@@ -33,27 +33,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'bidirectional_lstm_classifier'
-SPEC_SHA256 = '92a63be1ded5086b808ee479ad719821ad6d34797027c5d343133c35d9b5582b'
+SPEC_NAME = "bidirectional_lstm_classifier"
+SPEC_SHA256 = "92a63be1ded5086b808ee479ad719821ad6d34797027c5d343133c35d9b5582b"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'bidirectional_lstm_classifier'
-    scheme: str = 'many_to_one'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "bidirectional_lstm_classifier"
+    scheme: str = "many_to_one"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 8  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('lstm', 'lstm')  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm", "lstm")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (32, 32)
     encoder_output_sizes: tuple[int, ...] = (64, 32)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True, True)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = 'max'  # last | mean | max
-    head: str = 'softmax'  # softmax: logits
+    pooling: str = "max"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 10
 
 
@@ -65,105 +65,105 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
-    'encoder.layers.0.forward.Wx_i': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
-    'encoder.layers.0.forward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.0.forward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.forward.Wx_f': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
-    'encoder.layers.0.forward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.forward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.forward.Wx_g': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
-    'encoder.layers.0.forward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.0.forward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.forward.Wx_o': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
-    'encoder.layers.0.forward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.0.forward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.0.backward.Wx_i': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
-    'encoder.layers.0.backward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.0.backward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.backward.Wx_f': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
-    'encoder.layers.0.backward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.backward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.backward.Wx_g': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
-    'encoder.layers.0.backward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.0.backward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.backward.Wx_o': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
-    'encoder.layers.0.backward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.0.backward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.1.forward.Wx_i': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
-    'encoder.layers.1.forward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.1.forward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.1.forward.Wx_f': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
-    'encoder.layers.1.forward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.1.forward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.1.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.1.forward.Wx_g': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
-    'encoder.layers.1.forward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.1.forward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.1.forward.Wx_o': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
-    'encoder.layers.1.forward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.1.forward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.1.backward.Wx_i': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
-    'encoder.layers.1.backward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.1.backward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.1.backward.Wx_f': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
-    'encoder.layers.1.backward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.1.backward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.1.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.1.backward.Wx_g': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
-    'encoder.layers.1.backward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.1.backward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.1.backward.Wx_o': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
-    'encoder.layers.1.backward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.1.backward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((10, 32), 'uniform', 1.0, 0.0, 32, 10),
+    "head.W": ((10, 32), "uniform", 1.0, 0.0, 32, 10),
     # output bias
-    'head.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -479,18 +479,18 @@ def run_direction_backward(cell, tape, d_out, d_final, reverse, truncate=None):
 
 def merge(mode, fw, bw):
     """Merge the two directions' outputs (..., S, B): concat [fw; bw], sum, ave or mul."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.concatenate([fw, bw], axis=-2)
-    if mode == 'sum':
+    if mode == "sum":
         return fw + bw
     raise ValueError(f"unknown merge mode {mode!r}")
 
 
 def merge_backward(mode, d, fw, bw):
     """dL/d(fw), dL/d(bw) from dL/d(merged)."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.split(d, 2, axis=-2)
-    if mode == 'sum':
+    if mode == "sum":
         return d, d
     raise ValueError(f"unknown merge mode {mode!r}")
 
@@ -716,14 +716,14 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: lstm(32), 8 -> 64 per step, bidirectional (concat)
-                make_layer(LSTM, w, 'encoder.layers.0', dt, ("forward", "backward"), 'concat'),
+                make_layer(LSTM, w, "encoder.layers.0", dt, ("forward", "backward"), "concat"),
                 # layer 1: lstm(32), 64 -> 32 per step, bidirectional (sum)
-                make_layer(LSTM, w, 'encoder.layers.1', dt, ("forward", "backward"), 'sum'),
+                make_layer(LSTM, w, "encoder.layers.1", dt, ("forward", "backward"), "sum"),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

@@ -59,105 +59,105 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
-    'encoder.layers.0.forward.Wx_i': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
-    'encoder.layers.0.forward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.0.forward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.forward.Wx_f': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
-    'encoder.layers.0.forward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.forward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.forward.Wx_g': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
-    'encoder.layers.0.forward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.0.forward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.forward.Wx_o': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
-    'encoder.layers.0.forward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.0.forward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.0.backward.Wx_i': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
-    'encoder.layers.0.backward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.0.backward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.backward.Wx_f': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
-    'encoder.layers.0.backward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.backward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.backward.Wx_g': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
-    'encoder.layers.0.backward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.0.backward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.backward.Wx_o': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.backward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
-    'encoder.layers.0.backward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.0.backward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.1.forward.Wx_i': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
-    'encoder.layers.1.forward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.1.forward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.1.forward.Wx_f': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
-    'encoder.layers.1.forward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.1.forward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.1.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.1.forward.Wx_g': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
-    'encoder.layers.1.forward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.1.forward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.1.forward.Wx_o': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.forward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
-    'encoder.layers.1.forward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.1.forward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.1.backward.Wx_i': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
-    'encoder.layers.1.backward.Wh_i': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # input gate bias
-    'encoder.layers.1.backward.b_i': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.1.backward.Wx_f': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
-    'encoder.layers.1.backward.Wh_f': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.1.backward.b_f': ((32,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.1.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.1.backward.Wx_g': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
-    'encoder.layers.1.backward.Wh_g': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate cell bias
-    'encoder.layers.1.backward.b_g': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.1.backward.Wx_o': ((32, 64), 'glorot_uniform', 1.0, 0.0, 64, 32),
+    "encoder.layers.1.backward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
-    'encoder.layers.1.backward.Wh_o': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # output gate bias
-    'encoder.layers.1.backward.b_o': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((10, 32), 'uniform', 1.0, 0.0, 32, 10),
+    "head.W": ((10, 32), "uniform", 1.0, 0.0, 32, 10),
     # output bias
-    'head.b': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -544,6 +544,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, lengths=None, training=False):

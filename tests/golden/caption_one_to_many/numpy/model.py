@@ -31,32 +31,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'caption_one_to_many'
-SPEC_SHA256 = '8d79d98a1d22ed5a63f834b6a3da17281e257b166b13ab2fa17b7bcce96559c2'
+SPEC_NAME = "caption_one_to_many"
+SPEC_SHA256 = "8d79d98a1d22ed5a63f834b6a3da17281e257b166b13ab2fa17b7bcce96559c2"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'caption_one_to_many'
-    scheme: str = 'one_to_many'
+    name: str = "caption_one_to_many"
+    scheme: str = "one_to_many"
     vector_size: int = 4096  # conditioning vector
-    decoder_input: str = 'tokens'  # tokens | features
+    decoder_input: str = "tokens"  # tokens | features
     decoder_vocab_size: int = 30  # token ids 0..C-1
-    decoder_encoding: str = 'embedding'  # embedding | one_hot
+    decoder_encoding: str = "embedding"  # embedding | one_hot
     decoder_embedding_dim: int = 16
     decoder_input_size: int = 16  # what layer 0 reads per step
     decoder_variable_length: bool = False  # batches carry per-sequence lengths
-    decoder_padding: str = 'right'  # where a short sequence's padding sits
-    decoder_cells: tuple[str, ...] = ('lstm',)  # bottom layer first
+    decoder_padding: str = "right"  # where a short sequence's padding sits
+    decoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (64,)
     decoder_output_sizes: tuple[int, ...] = (64,)  # per step, directions merged
     decoder_bidirectional: tuple[bool, ...] = (False,)
     decoder_dropout: float = 0.0  # between layers, training only
-    bridge: str = 'dense'  # copy | dense
-    bridge_activation: str = 'tanh'
-    head: str = 'softmax'  # softmax: logits
+    bridge: str = "dense"  # copy | dense
+    bridge_activation: str = "tanh"
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 30
     max_length: int = 12  # free decoding
     start_token: int = 1
@@ -71,39 +71,39 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'decoder.embedding': ((30, 16), 'normal', 1.0, 0.0, 16, 30),
+    "decoder.embedding": ((30, 16), "normal", 1.0, 0.0, 16, 30),
     # input -> input gate
-    'decoder.layers.0.forward.Wx_i': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_i": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> input gate
-    'decoder.layers.0.forward.Wh_i': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_i": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # input gate bias
-    'decoder.layers.0.forward.b_i': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_i": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'decoder.layers.0.forward.Wx_f': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_f": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> forget gate
-    'decoder.layers.0.forward.Wh_f': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_f": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # forget gate bias (starts at forget_bias)
-    'decoder.layers.0.forward.b_f': ((64,), 'constant', 1.0, 1.0, 0, 0),
+    "decoder.layers.0.forward.b_f": ((64,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'decoder.layers.0.forward.Wx_g': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_g": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> candidate cell
-    'decoder.layers.0.forward.Wh_g': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_g": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # candidate cell bias
-    'decoder.layers.0.forward.b_g': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_g": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'decoder.layers.0.forward.Wx_o': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_o": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> output gate
-    'decoder.layers.0.forward.Wh_o': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_o": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # output gate bias
-    'decoder.layers.0.forward.b_o': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_o": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # summary -> decoder layer 0 initial h
-    'bridge.layers.0.W': ((64, 4096), 'glorot_uniform', 1.0, 0.0, 4096, 64),
+    "bridge.layers.0.W": ((64, 4096), "glorot_uniform", 1.0, 0.0, 4096, 64),
     # bridge bias
-    'bridge.layers.0.b': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "bridge.layers.0.b": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((30, 64), 'uniform', 1.0, 0.0, 64, 30),
+    "head.W": ((30, 64), "uniform", 1.0, 0.0, 64, 30),
     # output bias
-    'head.b': ((30,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((30,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -183,14 +183,14 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -688,14 +688,14 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.decoder = Stack(
-            'decoder',
+            "decoder",
             [
                 # layer 0: lstm(64), 16 -> 64 per step
-                make_layer(LSTM, w, 'decoder.layers.0', dt),
+                make_layer(LSTM, w, "decoder.layers.0", dt),
             ],
-            encoding='embedding',
+            encoding="embedding",
             dtype=dt,
-            embedding=w['decoder.embedding'].astype(dt),
+            embedding=w["decoder.embedding"].astype(dt),
             dropout=CONFIG.decoder_dropout,
             padding=CONFIG.decoder_padding,
         )

@@ -62,39 +62,39 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'decoder.embedding': ((30, 16), 'normal', 1.0, 0.0, 16, 30),
+    "decoder.embedding": ((30, 16), "normal", 1.0, 0.0, 16, 30),
     # input -> input gate
-    'decoder.layers.0.forward.Wx_i': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_i": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> input gate
-    'decoder.layers.0.forward.Wh_i': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_i": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # input gate bias
-    'decoder.layers.0.forward.b_i': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_i": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'decoder.layers.0.forward.Wx_f': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_f": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> forget gate
-    'decoder.layers.0.forward.Wh_f': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_f": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # forget gate bias (starts at forget_bias)
-    'decoder.layers.0.forward.b_f': ((64,), 'constant', 1.0, 1.0, 0, 0),
+    "decoder.layers.0.forward.b_f": ((64,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'decoder.layers.0.forward.Wx_g': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_g": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> candidate cell
-    'decoder.layers.0.forward.Wh_g': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_g": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # candidate cell bias
-    'decoder.layers.0.forward.b_g': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_g": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'decoder.layers.0.forward.Wx_o': ((64, 16), 'glorot_uniform', 1.0, 0.0, 16, 64),
+    "decoder.layers.0.forward.Wx_o": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> output gate
-    'decoder.layers.0.forward.Wh_o': ((64, 64), 'orthogonal', 1.0, 0.0, 64, 64),
+    "decoder.layers.0.forward.Wh_o": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
     # output gate bias
-    'decoder.layers.0.forward.b_o': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_o": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # summary -> decoder layer 0 initial h
-    'bridge.layers.0.W': ((64, 4096), 'glorot_uniform', 1.0, 0.0, 4096, 64),
+    "bridge.layers.0.W": ((64, 4096), "glorot_uniform", 1.0, 0.0, 4096, 64),
     # bridge bias
-    'bridge.layers.0.b': ((64,), 'zeros', 1.0, 0.0, 0, 0),
+    "bridge.layers.0.b": ((64,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((30, 64), 'uniform', 1.0, 0.0, 64, 30),
+    "head.W": ((30, 64), "uniform", 1.0, 0.0, 64, 30),
     # output bias
-    'head.b': ((30,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((30,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -464,6 +464,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, features, y_in, training=False):

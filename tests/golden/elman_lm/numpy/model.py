@@ -30,28 +30,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'elman_lm'
-SPEC_SHA256 = '06fd1398b5e9f768af3a3f549ae0f44e8fdd36a2032b5396af498231f3119890'
+SPEC_NAME = "elman_lm"
+SPEC_SHA256 = "06fd1398b5e9f768af3a3f549ae0f44e8fdd36a2032b5396af498231f3119890"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'elman_lm'
-    scheme: str = 'many_to_many'
-    encoder_input: str = 'tokens'  # tokens | features
+    name: str = "elman_lm"
+    scheme: str = "many_to_many"
+    encoder_input: str = "tokens"  # tokens | features
     encoder_vocab_size: int = 8000  # token ids 0..C-1
-    encoder_encoding: str = 'one_hot'  # embedding | one_hot
+    encoder_encoding: str = "one_hot"  # embedding | one_hot
     encoder_input_size: int = 8000  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('elman',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("elman",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (100,)
     encoder_output_sizes: tuple[int, ...] = (100,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = 'softmax'  # softmax: logits
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 8000
 
 
@@ -63,11 +63,11 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((100, 8000), 'glorot_uniform', 1.0, 0.0, 8000, 100),
+    "encoder.layers.0.forward.Wx_h": ((100, 8000), "glorot_uniform", 1.0, 0.0, 8000, 100),
     # hidden -> hidden
-    'encoder.layers.0.forward.Wh_h': ((100, 100), 'orthogonal', 1.0, 0.0, 100, 100),
+    "encoder.layers.0.forward.Wh_h": ((100, 100), "orthogonal", 1.0, 0.0, 100, 100),
     # features -> outputs
-    'head.W': ((8000, 100), 'uniform', 1.0, 0.0, 100, 8000),
+    "head.W": ((8000, 100), "uniform", 1.0, 0.0, 100, 8000),
 }
 
 
@@ -147,14 +147,14 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -586,12 +586,12 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: elman(100), 8000 -> 100 per step
-                make_layer(Elman, w, 'encoder.layers.0', dt, activation='tanh'),
+                make_layer(Elman, w, "encoder.layers.0", dt, activation="tanh"),
             ],
-            encoding='one_hot',
+            encoding="one_hot",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

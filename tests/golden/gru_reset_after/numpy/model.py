@@ -30,27 +30,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'gru_reset_after'
-SPEC_SHA256 = '95daf6dbe7037070056f15823b253325d5a8a29930d5fea1b7efe369d13c495d'
+SPEC_NAME = "gru_reset_after"
+SPEC_SHA256 = "95daf6dbe7037070056f15823b253325d5a8a29930d5fea1b7efe369d13c495d"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'gru_reset_after'
-    scheme: str = 'many_to_one'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "gru_reset_after"
+    scheme: str = "many_to_one"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 4  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'left'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('gru',)  # bottom layer first
+    encoder_padding: str = "left"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (16,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = 'mean'  # last | mean | max
-    head: str = 'regression'  # softmax: logits
+    pooling: str = "mean"  # last | mean | max
+    head: str = "regression"  # softmax: logits
     head_outputs: int = 1
 
 
@@ -62,29 +62,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((16, 4), 'glorot_uniform', 1.0, 0.0, 4, 16),
+    "encoder.layers.0.forward.Wx_z": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((16, 4), 'glorot_uniform', 1.0, 0.0, 4, 16),
+    "encoder.layers.0.forward.Wx_r": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((16, 4), 'glorot_uniform', 1.0, 0.0, 4, 16),
+    "encoder.layers.0.forward.Wx_n": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((1, 16), 'uniform', 1.0, 0.0, 16, 1),
+    "head.W": ((1, 16), "uniform", 1.0, 0.0, 16, 1),
     # output bias
-    'head.b': ((1,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -606,12 +606,12 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: gru(16), 4 -> 16 per step
-                make_layer(GRU, w, 'encoder.layers.0', dt),
+                make_layer(GRU, w, "encoder.layers.0", dt),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

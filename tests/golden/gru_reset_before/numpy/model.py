@@ -30,27 +30,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'gru_reset_before'
-SPEC_SHA256 = '39985c75b723a3f087a3eafdbf616097416fc0014c220ce52166f20fb50b2b97'
+SPEC_NAME = "gru_reset_before"
+SPEC_SHA256 = "39985c75b723a3f087a3eafdbf616097416fc0014c220ce52166f20fb50b2b97"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'gru_reset_before'
-    scheme: str = 'many_to_one'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "gru_reset_before"
+    scheme: str = "many_to_one"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 5  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('gru',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (20,)
     encoder_output_sizes: tuple[int, ...] = (20,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = 'last'  # last | mean | max
-    head: str = 'softmax'  # softmax: logits
+    pooling: str = "last"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 3
 
 
@@ -62,29 +62,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_z": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_z": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_r": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_r": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_n": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_n": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((3, 20), 'uniform', 1.0, 0.0, 20, 3),
+    "head.W": ((3, 20), "uniform", 1.0, 0.0, 20, 3),
     # output bias
-    'head.b': ((3,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((3,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -587,12 +587,12 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: gru(20), 5 -> 20 per step
-                make_layer(GRUResetBefore, w, 'encoder.layers.0', dt),
+                make_layer(GRUResetBefore, w, "encoder.layers.0", dt),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

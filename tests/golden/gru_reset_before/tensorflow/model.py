@@ -53,29 +53,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_z": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_z": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_r": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_r": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((20, 5), 'glorot_uniform', 1.0, 0.0, 5, 20),
+    "encoder.layers.0.forward.Wx_n": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((20, 20), 'orthogonal', 1.0, 0.0, 20, 20),
+    "encoder.layers.0.forward.Wh_n": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((20,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((20,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((3, 20), 'uniform', 1.0, 0.0, 20, 3),
+    "head.W": ((3, 20), "uniform", 1.0, 0.0, 20, 3),
     # output bias
-    'head.b': ((3,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((3,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -413,6 +413,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, training=False):

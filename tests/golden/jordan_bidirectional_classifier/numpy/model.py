@@ -32,29 +32,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'jordan_bidirectional_classifier'
-SPEC_SHA256 = '4773716cff9d1bdb75906386017e2e44177489d761c02fddb5ac584d2533b33a'
+SPEC_NAME = "jordan_bidirectional_classifier"
+SPEC_SHA256 = "4773716cff9d1bdb75906386017e2e44177489d761c02fddb5ac584d2533b33a"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'jordan_bidirectional_classifier'
-    scheme: str = 'many_to_one'
-    encoder_input: str = 'tokens'  # tokens | features
+    name: str = "jordan_bidirectional_classifier"
+    scheme: str = "many_to_one"
+    encoder_input: str = "tokens"  # tokens | features
     encoder_vocab_size: int = 20  # token ids 0..C-1
-    encoder_encoding: str = 'one_hot'  # embedding | one_hot
+    encoder_encoding: str = "one_hot"  # embedding | one_hot
     encoder_input_size: int = 20  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('jordan',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("jordan",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (12,)
     encoder_output_sizes: tuple[int, ...] = (12,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True,)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = 'last'  # last | mean | max
-    head: str = 'softmax'  # softmax: logits
+    pooling: str = "last"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 4
 
 
@@ -66,29 +66,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((12, 20), 'glorot_uniform', 1.0, 0.0, 20, 12),
+    "encoder.layers.0.forward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
-    'encoder.layers.0.forward.Wy_h': ((12, 6), 'orthogonal', 1.0, 0.0, 6, 12),
+    "encoder.layers.0.forward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     # hidden bias
-    'encoder.layers.0.forward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> output
-    'encoder.layers.0.forward.Wo': ((6, 12), 'glorot_uniform', 1.0, 0.0, 12, 6),
+    "encoder.layers.0.forward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
     # output bias
-    'encoder.layers.0.forward.bo': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.0.backward.Wx_h': ((12, 20), 'glorot_uniform', 1.0, 0.0, 20, 12),
+    "encoder.layers.0.backward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
-    'encoder.layers.0.backward.Wy_h': ((12, 6), 'orthogonal', 1.0, 0.0, 6, 12),
+    "encoder.layers.0.backward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     # hidden bias
-    'encoder.layers.0.backward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> output
-    'encoder.layers.0.backward.Wo': ((6, 12), 'glorot_uniform', 1.0, 0.0, 12, 6),
+    "encoder.layers.0.backward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
     # output bias
-    'encoder.layers.0.backward.bo': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((4, 12), 'uniform', 1.0, 0.0, 12, 4),
+    "head.W": ((4, 12), "uniform", 1.0, 0.0, 12, 4),
     # output bias
-    'head.b': ((4,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((4,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -168,18 +168,18 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
-    if kind == 'sigmoid':
+    if kind == "sigmoid":
         return sigmoid(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
-    if kind == 'sigmoid':
+    if kind == "sigmoid":
         return dy * (y * (1.0 - y))
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -428,14 +428,14 @@ def run_direction_backward(cell, tape, d_out, d_final, reverse, truncate=None):
 
 def merge(mode, fw, bw):
     """Merge the two directions' outputs (..., S, B): concat [fw; bw], sum, ave or mul."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.concatenate([fw, bw], axis=-2)
     raise ValueError(f"unknown merge mode {mode!r}")
 
 
 def merge_backward(mode, d, fw, bw):
     """dL/d(fw), dL/d(bw) from dL/d(merged)."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.split(d, 2, axis=-2)
     raise ValueError(f"unknown merge mode {mode!r}")
 
@@ -665,22 +665,22 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: jordan(12, output 6), 20 -> 12 per step, bidirectional (concat)
                 make_layer(
                     Jordan,
                     w,
-                    'encoder.layers.0',
+                    "encoder.layers.0",
                     dt,
                     ("forward", "backward"),
-                    'concat',
-                    activation='tanh',
-                    output_activation='sigmoid',
+                    "concat",
+                    activation="tanh",
+                    output_activation="sigmoid",
                     context_decay=0.0,
                 ),
             ],
-            encoding='one_hot',
+            encoding="one_hot",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

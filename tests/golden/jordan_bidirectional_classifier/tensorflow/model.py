@@ -61,29 +61,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((12, 20), 'glorot_uniform', 1.0, 0.0, 20, 12),
+    "encoder.layers.0.forward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
-    'encoder.layers.0.forward.Wy_h': ((12, 6), 'orthogonal', 1.0, 0.0, 6, 12),
+    "encoder.layers.0.forward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     # hidden bias
-    'encoder.layers.0.forward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> output
-    'encoder.layers.0.forward.Wo': ((6, 12), 'glorot_uniform', 1.0, 0.0, 12, 6),
+    "encoder.layers.0.forward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
     # output bias
-    'encoder.layers.0.forward.bo': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.0.backward.Wx_h': ((12, 20), 'glorot_uniform', 1.0, 0.0, 20, 12),
+    "encoder.layers.0.backward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
-    'encoder.layers.0.backward.Wy_h': ((12, 6), 'orthogonal', 1.0, 0.0, 6, 12),
+    "encoder.layers.0.backward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     # hidden bias
-    'encoder.layers.0.backward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> output
-    'encoder.layers.0.backward.Wo': ((6, 12), 'glorot_uniform', 1.0, 0.0, 12, 6),
+    "encoder.layers.0.backward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
     # output bias
-    'encoder.layers.0.backward.bo': ((6,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((4, 12), 'uniform', 1.0, 0.0, 12, 4),
+    "head.W": ((4, 12), "uniform", 1.0, 0.0, 12, 4),
     # output bias
-    'head.b': ((4,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((4,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -537,6 +537,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, lengths=None, training=False):

@@ -30,26 +30,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'jordan_series'
-SPEC_SHA256 = '0c91256d08b5cae8bf8ef035ca287518b67bb24c4c0e81f9f838f98fd02ea874'
+SPEC_NAME = "jordan_series"
+SPEC_SHA256 = "0c91256d08b5cae8bf8ef035ca287518b67bb24c4c0e81f9f838f98fd02ea874"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'jordan_series'
-    scheme: str = 'many_to_many'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "jordan_series"
+    scheme: str = "many_to_many"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 3  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('jordan',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("jordan",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (4,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = 'regression'  # softmax: logits
+    head: str = "regression"  # softmax: logits
     head_outputs: int = 1
 
 
@@ -61,19 +61,19 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_h": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # fed-back output (context) -> hidden
-    'encoder.layers.0.forward.Wy_h': ((16, 4), 'orthogonal', 1.0, 0.0, 4, 16),
+    "encoder.layers.0.forward.Wy_h": ((16, 4), "orthogonal", 1.0, 0.0, 4, 16),
     # hidden bias
-    'encoder.layers.0.forward.b_h': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # hidden -> output
-    'encoder.layers.0.forward.Wo': ((4, 16), 'glorot_uniform', 1.0, 0.0, 16, 4),
+    "encoder.layers.0.forward.Wo": ((4, 16), "glorot_uniform", 1.0, 0.0, 16, 4),
     # output bias
-    'encoder.layers.0.forward.bo': ((4,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bo": ((4,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((1, 4), 'uniform', 1.0, 0.0, 4, 1),
+    "head.W": ((1, 4), "uniform", 1.0, 0.0, 4, 1),
     # output bias
-    'head.b': ((1,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -153,14 +153,14 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -584,20 +584,20 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: jordan(16, output 4), 3 -> 4 per step
                 make_layer(
                     Jordan,
                     w,
-                    'encoder.layers.0',
+                    "encoder.layers.0",
                     dt,
-                    activation='tanh',
-                    output_activation='tanh',
+                    activation="tanh",
+                    output_activation="tanh",
                     context_decay=0.5,
                 ),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

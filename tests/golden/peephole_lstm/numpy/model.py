@@ -30,26 +30,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'peephole_lstm'
-SPEC_SHA256 = '68d9721047be9cd1316a0524d53843bdd04a1a492e4c74353826f0f07b8149a3'
+SPEC_NAME = "peephole_lstm"
+SPEC_SHA256 = "68d9721047be9cd1316a0524d53843bdd04a1a492e4c74353826f0f07b8149a3"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'peephole_lstm'
-    scheme: str = 'many_to_many'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "peephole_lstm"
+    scheme: str = "many_to_many"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 6  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('lstm',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (24,)
     encoder_output_sizes: tuple[int, ...] = (24,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = 'softmax'  # softmax: logits
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 5
 
 
@@ -61,39 +61,39 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
-    'encoder.layers.0.forward.Wx_i': ((24, 6), 'glorot_uniform', 1.0, 0.0, 6, 24),
+    "encoder.layers.0.forward.Wx_i": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> input gate
-    'encoder.layers.0.forward.Wh_i': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.Wh_i": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # input gate bias
-    'encoder.layers.0.forward.b_i': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.forward.Wx_f': ((24, 6), 'glorot_uniform', 1.0, 0.0, 6, 24),
+    "encoder.layers.0.forward.Wx_f": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> forget gate
-    'encoder.layers.0.forward.Wh_f': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.Wh_f": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.forward.b_f': ((24,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.forward.b_f": ((24,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.forward.Wx_g': ((24, 6), 'glorot_uniform', 1.0, 0.0, 6, 24),
+    "encoder.layers.0.forward.Wx_g": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> candidate cell
-    'encoder.layers.0.forward.Wh_g': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.Wh_g": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # candidate cell bias
-    'encoder.layers.0.forward.b_g': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.forward.Wx_o': ((24, 6), 'glorot_uniform', 1.0, 0.0, 6, 24),
+    "encoder.layers.0.forward.Wx_o": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> output gate
-    'encoder.layers.0.forward.Wh_o': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.Wh_o": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # output gate bias
-    'encoder.layers.0.forward.b_o': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # peephole cell -> input gate
-    'encoder.layers.0.forward.p_i': ((24,), 'uniform', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.p_i": ((24,), "uniform", 1.0, 0.0, 24, 24),
     # peephole cell -> forget gate
-    'encoder.layers.0.forward.p_f': ((24,), 'uniform', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.p_f": ((24,), "uniform", 1.0, 0.0, 24, 24),
     # peephole cell -> output gate
-    'encoder.layers.0.forward.p_o': ((24,), 'uniform', 1.0, 0.0, 24, 24),
+    "encoder.layers.0.forward.p_o": ((24,), "uniform", 1.0, 0.0, 24, 24),
     # features -> outputs
-    'head.W': ((5, 24), 'uniform', 1.0, 0.0, 24, 5),
+    "head.W": ((5, 24), "uniform", 1.0, 0.0, 24, 5),
     # output bias
-    'head.b': ((5,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((5,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -601,12 +601,12 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: lstm(24), 6 -> 24 per step
-                make_layer(PeepholeLSTM, w, 'encoder.layers.0', dt),
+                make_layer(PeepholeLSTM, w, "encoder.layers.0", dt),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,

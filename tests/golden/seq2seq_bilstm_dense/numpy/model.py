@@ -34,39 +34,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'seq2seq_bilstm_dense'
-SPEC_SHA256 = '35ce2d75aab3a87d6e7a4f24e89f63a9b9e9503a12efa96d4e97aefa960c46a7'
+SPEC_NAME = "seq2seq_bilstm_dense"
+SPEC_SHA256 = "35ce2d75aab3a87d6e7a4f24e89f63a9b9e9503a12efa96d4e97aefa960c46a7"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'seq2seq_bilstm_dense'
-    scheme: str = 'seq2seq'
-    encoder_input: str = 'features'  # tokens | features
+    name: str = "seq2seq_bilstm_dense"
+    scheme: str = "seq2seq"
+    encoder_input: str = "features"  # tokens | features
     encoder_input_size: int = 3  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('lstm',)  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (32,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True,)
     encoder_dropout: float = 0.0  # between layers, training only
-    decoder_input: str = 'tokens'  # tokens | features
+    decoder_input: str = "tokens"  # tokens | features
     decoder_vocab_size: int = 12  # token ids 0..C-1
-    decoder_encoding: str = 'one_hot'  # embedding | one_hot
+    decoder_encoding: str = "one_hot"  # embedding | one_hot
     decoder_input_size: int = 12  # what layer 0 reads per step
     decoder_variable_length: bool = False  # batches carry per-sequence lengths
-    decoder_padding: str = 'right'  # where a short sequence's padding sits
-    decoder_cells: tuple[str, ...] = ('lstm',)  # bottom layer first
+    decoder_padding: str = "right"  # where a short sequence's padding sits
+    decoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (24,)
     decoder_output_sizes: tuple[int, ...] = (24,)  # per step, directions merged
     decoder_bidirectional: tuple[bool, ...] = (False,)
     decoder_dropout: float = 0.0  # between layers, training only
-    bridge: str = 'dense'  # copy | dense
-    bridge_activation: str = 'tanh'
-    head: str = 'softmax'  # softmax: logits
+    bridge: str = "dense"  # copy | dense
+    bridge_activation: str = "tanh"
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 12
     max_length: int = 20  # free decoding
     start_token: int = 0
@@ -81,85 +81,85 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
-    'encoder.layers.0.forward.Wx_i': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_i": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> input gate
-    'encoder.layers.0.forward.Wh_i': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_i": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # input gate bias
-    'encoder.layers.0.forward.b_i': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.forward.Wx_f': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_f": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> forget gate
-    'encoder.layers.0.forward.Wh_f': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_f": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.forward.b_f': ((16,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.forward.b_f": ((16,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.forward.Wx_g': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_g": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> candidate cell
-    'encoder.layers.0.forward.Wh_g': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_g": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate cell bias
-    'encoder.layers.0.forward.b_g': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.forward.Wx_o': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_o": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> output gate
-    'encoder.layers.0.forward.Wh_o': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_o": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # output gate bias
-    'encoder.layers.0.forward.b_o': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.0.backward.Wx_i': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_i": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> input gate
-    'encoder.layers.0.backward.Wh_i': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_i": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # input gate bias
-    'encoder.layers.0.backward.b_i': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_i": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.backward.Wx_f': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_f": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> forget gate
-    'encoder.layers.0.backward.Wh_f': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_f": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.backward.b_f': ((16,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.backward.b_f": ((16,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.backward.Wx_g': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_g": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> candidate cell
-    'encoder.layers.0.backward.Wh_g': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_g": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate cell bias
-    'encoder.layers.0.backward.b_g': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_g": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.backward.Wx_o': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_o": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> output gate
-    'encoder.layers.0.backward.Wh_o': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_o": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # output gate bias
-    'encoder.layers.0.backward.b_o': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_o": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'decoder.layers.0.forward.Wx_i': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_i": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> input gate
-    'decoder.layers.0.forward.Wh_i': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_i": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # input gate bias
-    'decoder.layers.0.forward.b_i': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_i": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'decoder.layers.0.forward.Wx_f': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_f": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> forget gate
-    'decoder.layers.0.forward.Wh_f': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_f": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # forget gate bias (starts at forget_bias)
-    'decoder.layers.0.forward.b_f': ((24,), 'constant', 1.0, 1.0, 0, 0),
+    "decoder.layers.0.forward.b_f": ((24,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'decoder.layers.0.forward.Wx_g': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_g": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> candidate cell
-    'decoder.layers.0.forward.Wh_g': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_g": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # candidate cell bias
-    'decoder.layers.0.forward.b_g': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_g": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'decoder.layers.0.forward.Wx_o': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_o": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> output gate
-    'decoder.layers.0.forward.Wh_o': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_o": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # output gate bias
-    'decoder.layers.0.forward.b_o': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_o": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # summary -> decoder layer 0 initial h
-    'bridge.layers.0.W': ((24, 32), 'glorot_uniform', 1.0, 0.0, 32, 24),
+    "bridge.layers.0.W": ((24, 32), "glorot_uniform", 1.0, 0.0, 32, 24),
     # bridge bias
-    'bridge.layers.0.b': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "bridge.layers.0.b": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((12, 24), 'uniform', 1.0, 0.0, 24, 12),
+    "head.W": ((12, 24), "uniform", 1.0, 0.0, 24, 12),
     # output bias
-    'head.b': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((12,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -239,14 +239,14 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -499,14 +499,14 @@ def run_direction_backward(cell, tape, d_out, d_final, reverse, truncate=None):
 
 def merge(mode, fw, bw):
     """Merge the two directions' outputs (..., S, B): concat [fw; bw], sum, ave or mul."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.concatenate([fw, bw], axis=-2)
     raise ValueError(f"unknown merge mode {mode!r}")
 
 
 def merge_backward(mode, d, fw, bw):
     """dL/d(fw), dL/d(bw) from dL/d(merged)."""
-    if mode == 'concat':
+    if mode == "concat":
         return np.split(d, 2, axis=-2)
     raise ValueError(f"unknown merge mode {mode!r}")
 
@@ -797,23 +797,23 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: lstm(16), 3 -> 32 per step, bidirectional (concat)
-                make_layer(LSTM, w, 'encoder.layers.0', dt, ("forward", "backward"), 'concat'),
+                make_layer(LSTM, w, "encoder.layers.0", dt, ("forward", "backward"), "concat"),
             ],
-            encoding='features',
+            encoding="features",
             dtype=dt,
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,
         )
         self.decoder = Stack(
-            'decoder',
+            "decoder",
             [
                 # layer 0: lstm(24), 12 -> 24 per step
-                make_layer(LSTM, w, 'decoder.layers.0', dt),
+                make_layer(LSTM, w, "decoder.layers.0", dt),
             ],
-            encoding='one_hot',
+            encoding="one_hot",
             dtype=dt,
             dropout=CONFIG.decoder_dropout,
             padding=CONFIG.decoder_padding,

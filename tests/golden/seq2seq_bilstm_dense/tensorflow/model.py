@@ -72,85 +72,85 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
-    'encoder.layers.0.forward.Wx_i': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_i": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> input gate
-    'encoder.layers.0.forward.Wh_i': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_i": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # input gate bias
-    'encoder.layers.0.forward.b_i': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.forward.Wx_f': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_f": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> forget gate
-    'encoder.layers.0.forward.Wh_f': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_f": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.forward.b_f': ((16,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.forward.b_f": ((16,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.forward.Wx_g': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_g": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> candidate cell
-    'encoder.layers.0.forward.Wh_g': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_g": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate cell bias
-    'encoder.layers.0.forward.b_g': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.forward.Wx_o': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.forward.Wx_o": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> output gate
-    'encoder.layers.0.forward.Wh_o': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_o": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # output gate bias
-    'encoder.layers.0.forward.b_o': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'encoder.layers.0.backward.Wx_i': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_i": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> input gate
-    'encoder.layers.0.backward.Wh_i': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_i": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # input gate bias
-    'encoder.layers.0.backward.b_i': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_i": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'encoder.layers.0.backward.Wx_f': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_f": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> forget gate
-    'encoder.layers.0.backward.Wh_f': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_f": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # forget gate bias (starts at forget_bias)
-    'encoder.layers.0.backward.b_f': ((16,), 'constant', 1.0, 1.0, 0, 0),
+    "encoder.layers.0.backward.b_f": ((16,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'encoder.layers.0.backward.Wx_g': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_g": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> candidate cell
-    'encoder.layers.0.backward.Wh_g': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_g": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # candidate cell bias
-    'encoder.layers.0.backward.b_g': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_g": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'encoder.layers.0.backward.Wx_o': ((16, 3), 'glorot_uniform', 1.0, 0.0, 3, 16),
+    "encoder.layers.0.backward.Wx_o": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # hidden -> output gate
-    'encoder.layers.0.backward.Wh_o': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.backward.Wh_o": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # output gate bias
-    'encoder.layers.0.backward.b_o': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_o": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> input gate
-    'decoder.layers.0.forward.Wx_i': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_i": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> input gate
-    'decoder.layers.0.forward.Wh_i': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_i": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # input gate bias
-    'decoder.layers.0.forward.b_i': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_i": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> forget gate
-    'decoder.layers.0.forward.Wx_f': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_f": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> forget gate
-    'decoder.layers.0.forward.Wh_f': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_f": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # forget gate bias (starts at forget_bias)
-    'decoder.layers.0.forward.b_f': ((24,), 'constant', 1.0, 1.0, 0, 0),
+    "decoder.layers.0.forward.b_f": ((24,), "constant", 1.0, 1.0, 0, 0),
     # input -> candidate cell
-    'decoder.layers.0.forward.Wx_g': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_g": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> candidate cell
-    'decoder.layers.0.forward.Wh_g': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_g": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # candidate cell bias
-    'decoder.layers.0.forward.b_g': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_g": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # input -> output gate
-    'decoder.layers.0.forward.Wx_o': ((24, 12), 'glorot_uniform', 1.0, 0.0, 12, 24),
+    "decoder.layers.0.forward.Wx_o": ((24, 12), "glorot_uniform", 1.0, 0.0, 12, 24),
     # hidden -> output gate
-    'decoder.layers.0.forward.Wh_o': ((24, 24), 'orthogonal', 1.0, 0.0, 24, 24),
+    "decoder.layers.0.forward.Wh_o": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
     # output gate bias
-    'decoder.layers.0.forward.b_o': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_o": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # summary -> decoder layer 0 initial h
-    'bridge.layers.0.W': ((24, 32), 'glorot_uniform', 1.0, 0.0, 32, 24),
+    "bridge.layers.0.W": ((24, 32), "glorot_uniform", 1.0, 0.0, 32, 24),
     # bridge bias
-    'bridge.layers.0.b': ((24,), 'zeros', 1.0, 0.0, 0, 0),
+    "bridge.layers.0.b": ((24,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((12, 24), 'uniform', 1.0, 0.0, 24, 12),
+    "head.W": ((12, 24), "uniform", 1.0, 0.0, 24, 12),
     # output bias
-    'head.b': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((12,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -580,6 +580,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, y_in, x_lengths=None, training=False):

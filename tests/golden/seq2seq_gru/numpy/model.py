@@ -31,42 +31,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'seq2seq_gru'
-SPEC_SHA256 = '3e5ffa9c70c9f2b693270680b6c919547a42d3bce85a0514f8102474bf9e78d2'
+SPEC_NAME = "seq2seq_gru"
+SPEC_SHA256 = "3e5ffa9c70c9f2b693270680b6c919547a42d3bce85a0514f8102474bf9e78d2"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'seq2seq_gru'
-    scheme: str = 'seq2seq'
-    encoder_input: str = 'tokens'  # tokens | features
+    name: str = "seq2seq_gru"
+    scheme: str = "seq2seq"
+    encoder_input: str = "tokens"  # tokens | features
     encoder_vocab_size: int = 14  # token ids 0..C-1
-    encoder_encoding: str = 'embedding'  # embedding | one_hot
+    encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 8
     encoder_input_size: int = 8  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('gru', 'gru')  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru", "gru")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (32, 32)
     encoder_output_sizes: tuple[int, ...] = (32, 32)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False, False)
     encoder_dropout: float = 0.0  # between layers, training only
-    decoder_input: str = 'tokens'  # tokens | features
+    decoder_input: str = "tokens"  # tokens | features
     decoder_vocab_size: int = 14  # token ids 0..C-1
-    decoder_encoding: str = 'embedding'  # embedding | one_hot
+    decoder_encoding: str = "embedding"  # embedding | one_hot
     decoder_embedding_dim: int = 8
     decoder_input_size: int = 8  # what layer 0 reads per step
     decoder_variable_length: bool = False  # batches carry per-sequence lengths
-    decoder_padding: str = 'right'  # where a short sequence's padding sits
-    decoder_cells: tuple[str, ...] = ('gru', 'gru')  # bottom layer first
+    decoder_padding: str = "right"  # where a short sequence's padding sits
+    decoder_cells: tuple[str, ...] = ("gru", "gru")  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (32, 32)
     decoder_output_sizes: tuple[int, ...] = (32, 32)  # per step, directions merged
     decoder_bidirectional: tuple[bool, ...] = (False, False)
     decoder_dropout: float = 0.0  # between layers, training only
-    bridge: str = 'copy'  # copy | dense
-    head: str = 'softmax'  # softmax: logits
+    bridge: str = "copy"  # copy | dense
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 14
     max_length: int = 10  # free decoding
     start_token: int = 1
@@ -81,93 +81,93 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((14, 8), 'normal', 1.0, 0.0, 8, 14),
+    "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'encoder.layers.1.forward.Wx_z': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
-    'encoder.layers.1.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'encoder.layers.1.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.1.forward.Wx_r': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
-    'encoder.layers.1.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'encoder.layers.1.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.1.forward.Wx_n': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
-    'encoder.layers.1.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'encoder.layers.1.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.1.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # token id -> embedding row
-    'decoder.embedding': ((14, 8), 'normal', 1.0, 0.0, 8, 14),
+    "decoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
     # input -> update gate
-    'decoder.layers.0.forward.Wx_z': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
-    'decoder.layers.0.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'decoder.layers.0.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'decoder.layers.0.forward.Wx_r': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
-    'decoder.layers.0.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'decoder.layers.0.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'decoder.layers.0.forward.Wx_n': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
-    'decoder.layers.0.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'decoder.layers.0.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'decoder.layers.0.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'decoder.layers.1.forward.Wx_z': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
-    'decoder.layers.1.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'decoder.layers.1.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'decoder.layers.1.forward.Wx_r': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
-    'decoder.layers.1.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'decoder.layers.1.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'decoder.layers.1.forward.Wx_n': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
-    'decoder.layers.1.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'decoder.layers.1.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'decoder.layers.1.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((14, 32), 'uniform', 1.0, 0.0, 32, 14),
+    "head.W": ((14, 32), "uniform", 1.0, 0.0, 32, 14),
     # output bias
-    'head.b': ((14,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -722,30 +722,30 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: gru(32), 8 -> 32 per step
-                make_layer(GRU, w, 'encoder.layers.0', dt),
+                make_layer(GRU, w, "encoder.layers.0", dt),
                 # layer 1: gru(32), 32 -> 32 per step
-                make_layer(GRU, w, 'encoder.layers.1', dt),
+                make_layer(GRU, w, "encoder.layers.1", dt),
             ],
-            encoding='embedding',
+            encoding="embedding",
             dtype=dt,
-            embedding=w['encoder.embedding'].astype(dt),
+            embedding=w["encoder.embedding"].astype(dt),
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,
         )
         self.decoder = Stack(
-            'decoder',
+            "decoder",
             [
                 # layer 0: gru(32), 8 -> 32 per step
-                make_layer(GRU, w, 'decoder.layers.0', dt),
+                make_layer(GRU, w, "decoder.layers.0", dt),
                 # layer 1: gru(32), 32 -> 32 per step
-                make_layer(GRU, w, 'decoder.layers.1', dt),
+                make_layer(GRU, w, "decoder.layers.1", dt),
             ],
-            encoding='embedding',
+            encoding="embedding",
             dtype=dt,
-            embedding=w['decoder.embedding'].astype(dt),
+            embedding=w["decoder.embedding"].astype(dt),
             dropout=CONFIG.decoder_dropout,
             padding=CONFIG.decoder_padding,
         )

@@ -70,93 +70,93 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((14, 8), 'normal', 1.0, 0.0, 8, 14),
+    "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
     # input -> update gate
-    'encoder.layers.0.forward.Wx_z': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
-    'encoder.layers.0.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'encoder.layers.0.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.0.forward.Wx_r': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
-    'encoder.layers.0.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'encoder.layers.0.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.0.forward.Wx_n': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "encoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
-    'encoder.layers.0.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'encoder.layers.0.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.0.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'encoder.layers.1.forward.Wx_z': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
-    'encoder.layers.1.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'encoder.layers.1.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'encoder.layers.1.forward.Wx_r': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
-    'encoder.layers.1.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'encoder.layers.1.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'encoder.layers.1.forward.Wx_n': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
-    'encoder.layers.1.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "encoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'encoder.layers.1.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'encoder.layers.1.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # token id -> embedding row
-    'decoder.embedding': ((14, 8), 'normal', 1.0, 0.0, 8, 14),
+    "decoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
     # input -> update gate
-    'decoder.layers.0.forward.Wx_z': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
-    'decoder.layers.0.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'decoder.layers.0.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'decoder.layers.0.forward.Wx_r': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
-    'decoder.layers.0.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'decoder.layers.0.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'decoder.layers.0.forward.Wx_n': ((32, 8), 'glorot_uniform', 1.0, 0.0, 8, 32),
+    "decoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
-    'decoder.layers.0.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'decoder.layers.0.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'decoder.layers.0.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
-    'decoder.layers.1.forward.Wx_z': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
-    'decoder.layers.1.forward.Wh_z': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # update gate bias
-    'decoder.layers.1.forward.b_z': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> reset gate
-    'decoder.layers.1.forward.Wx_r': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
-    'decoder.layers.1.forward.Wh_r': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # reset gate bias
-    'decoder.layers.1.forward.b_r': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> candidate state
-    'decoder.layers.1.forward.Wx_n': ((32, 32), 'glorot_uniform', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
-    'decoder.layers.1.forward.Wh_n': ((32, 32), 'orthogonal', 1.0, 0.0, 32, 32),
+    "decoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     # candidate state bias
-    'decoder.layers.1.forward.b_n': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # recurrent-side candidate bias
-    'decoder.layers.1.forward.bhn': ((32,), 'zeros', 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((14, 32), 'uniform', 1.0, 0.0, 32, 14),
+    "head.W": ((14, 32), "uniform", 1.0, 0.0, 32, 14),
     # output bias
-    'head.b': ((14,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -586,6 +586,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, y_in, x_lengths=None, training=False):

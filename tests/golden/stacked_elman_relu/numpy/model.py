@@ -31,29 +31,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPEC_NAME = 'stacked_elman_relu'
-SPEC_SHA256 = '50c32908af4eb8381446ce548c4248be28ff83dff38c1b319f7f75c27aa9789b'
+SPEC_NAME = "stacked_elman_relu"
+SPEC_SHA256 = "50c32908af4eb8381446ce548c4248be28ff83dff38c1b319f7f75c27aa9789b"
 
 
 @dataclass(frozen=True)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
-    name: str = 'stacked_elman_relu'
-    scheme: str = 'many_to_many'
-    encoder_input: str = 'tokens'  # tokens | features
+    name: str = "stacked_elman_relu"
+    scheme: str = "many_to_many"
+    encoder_input: str = "tokens"  # tokens | features
     encoder_vocab_size: int = 50  # token ids 0..C-1
-    encoder_encoding: str = 'embedding'  # embedding | one_hot
+    encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 8
     encoder_input_size: int = 8  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
-    encoder_padding: str = 'right'  # where a short sequence's padding sits
-    encoder_cells: tuple[str, ...] = ('elman', 'elman', 'elman')  # bottom layer first
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("elman", "elman", "elman")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16, 12, 10)
     encoder_output_sizes: tuple[int, ...] = (16, 12, 10)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (False, False, False)
     encoder_dropout: float = 0.2  # between layers, training only
-    head: str = 'softmax'  # softmax: logits
+    head: str = "softmax"  # softmax: logits
     head_outputs: int = 7
 
 
@@ -65,29 +65,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((50, 8), 'normal', 1.0, 0.0, 8, 50),
+    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((16, 8), 'glorot_uniform', 1.0, 0.0, 8, 16),
+    "encoder.layers.0.forward.Wx_h": ((16, 8), "glorot_uniform", 1.0, 0.0, 8, 16),
     # hidden -> hidden
-    'encoder.layers.0.forward.Wh_h': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # hidden bias
-    'encoder.layers.0.forward.b_h': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.forward.Wx_h': ((12, 16), 'glorot_uniform', 0.5, 0.0, 16, 12),
+    "encoder.layers.1.forward.Wx_h": ((12, 16), "glorot_uniform", 0.5, 0.0, 16, 12),
     # hidden -> hidden
-    'encoder.layers.1.forward.Wh_h': ((12, 12), 'uniform', 0.5, 0.0, 12, 12),
+    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),
     # hidden bias
-    'encoder.layers.1.forward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.2.forward.Wx_h': ((10, 12), 'glorot_uniform', 1.0, 0.0, 12, 10),
+    "encoder.layers.2.forward.Wx_h": ((10, 12), "glorot_uniform", 1.0, 0.0, 12, 10),
     # hidden -> hidden
-    'encoder.layers.2.forward.Wh_h': ((10, 10), 'orthogonal', 1.0, 0.0, 10, 10),
+    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),
     # hidden bias
-    'encoder.layers.2.forward.b_h': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((7, 10), 'uniform', 1.0, 0.0, 10, 7),
+    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),
     # output bias
-    'head.b': ((7,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -167,22 +167,22 @@ def sigmoid(x, out=None):
 
 def activate(kind, a):
     """The nonlinearity `kind`, applied in place to the pre-activation a."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return np.tanh(a, out=a)
-    if kind == 'sigmoid':
+    if kind == "sigmoid":
         return sigmoid(a, out=a)
-    if kind == 'relu':
+    if kind == "relu":
         return np.maximum(a, 0.0, out=a)
     raise ValueError(f"unknown activation {kind!r}")
 
 
 def activate_backward(kind, y, dy):
     """dL/da from dL/dy for y = activate(kind, a), written with the output y alone."""
-    if kind == 'tanh':
+    if kind == "tanh":
         return dy * (1.0 - y * y)
-    if kind == 'sigmoid':
+    if kind == "sigmoid":
         return dy * (y * (1.0 - y))
-    if kind == 'relu':
+    if kind == "relu":
         return dy * (y > 0)
     raise ValueError(f"unknown activation {kind!r}")
 
@@ -594,18 +594,18 @@ class Model:
         self.weights = {name: np.array(weights[name], dtype=np.float64) for name in PARAMETERS}
         w, dt = self.weights, self.dtype
         self.encoder = Stack(
-            'encoder',
+            "encoder",
             [
                 # layer 0: elman(16), 8 -> 16 per step
-                make_layer(Elman, w, 'encoder.layers.0', dt, activation='tanh'),
+                make_layer(Elman, w, "encoder.layers.0", dt, activation="tanh"),
                 # layer 1: elman(12), 16 -> 12 per step
-                make_layer(Elman, w, 'encoder.layers.1', dt, activation='relu'),
+                make_layer(Elman, w, "encoder.layers.1", dt, activation="relu"),
                 # layer 2: elman(10), 12 -> 10 per step
-                make_layer(Elman, w, 'encoder.layers.2', dt, activation='sigmoid'),
+                make_layer(Elman, w, "encoder.layers.2", dt, activation="sigmoid"),
             ],
-            encoding='embedding',
+            encoding="embedding",
             dtype=dt,
-            embedding=w['encoder.embedding'].astype(dt),
+            embedding=w["encoder.embedding"].astype(dt),
             dropout=CONFIG.encoder_dropout,
             padding=CONFIG.encoder_padding,
         )

@@ -55,29 +55,29 @@ CONFIG = Config()
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # token id -> embedding row
-    'encoder.embedding': ((50, 8), 'normal', 1.0, 0.0, 8, 50),
+    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),
     # input -> hidden
-    'encoder.layers.0.forward.Wx_h': ((16, 8), 'glorot_uniform', 1.0, 0.0, 8, 16),
+    "encoder.layers.0.forward.Wx_h": ((16, 8), "glorot_uniform", 1.0, 0.0, 8, 16),
     # hidden -> hidden
-    'encoder.layers.0.forward.Wh_h': ((16, 16), 'orthogonal', 1.0, 0.0, 16, 16),
+    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     # hidden bias
-    'encoder.layers.0.forward.b_h': ((16,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.1.forward.Wx_h': ((12, 16), 'glorot_uniform', 0.5, 0.0, 16, 12),
+    "encoder.layers.1.forward.Wx_h": ((12, 16), "glorot_uniform", 0.5, 0.0, 16, 12),
     # hidden -> hidden
-    'encoder.layers.1.forward.Wh_h': ((12, 12), 'uniform', 0.5, 0.0, 12, 12),
+    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),
     # hidden bias
-    'encoder.layers.1.forward.b_h': ((12,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
-    'encoder.layers.2.forward.Wx_h': ((10, 12), 'glorot_uniform', 1.0, 0.0, 12, 10),
+    "encoder.layers.2.forward.Wx_h": ((10, 12), "glorot_uniform", 1.0, 0.0, 12, 10),
     # hidden -> hidden
-    'encoder.layers.2.forward.Wh_h': ((10, 10), 'orthogonal', 1.0, 0.0, 10, 10),
+    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),
     # hidden bias
-    'encoder.layers.2.forward.b_h': ((10,), 'zeros', 1.0, 0.0, 0, 0),
+    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),
     # features -> outputs
-    'head.W': ((7, 10), 'uniform', 1.0, 0.0, 10, 7),
+    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),
     # output bias
-    'head.b': ((7,), 'zeros', 1.0, 0.0, 0, 0),
+    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),
 }
 
 
@@ -428,6 +428,24 @@ class Model(keras.Model):
     def save_npz(self, path):
         """Save the weights as a canonical .npz file (atomically)."""
         save_npz(path, self.canonical_weights())
+
+    def gradient_masks(self):
+        """Per trainable variable, None when it trains whole, else an array: 1 where training
+        may move it, 0 where it may not.
+
+        A reset_after GRU's bias is (2, 3H): Keras adds row 0 on the input side and row 1 on the
+        recurrent side, so row 1's z and r parts are redundant copies of row 0's. Frozen (their
+        gradient masked), every optimizer trains the canonical parameters exactly, as the NumPy
+        and torch backends do; bhn, row 1's last third, trains.
+        """
+        masks = []
+        for variable in self.trainable_variables:
+            mask = None
+            if variable.name == "bias" and len(variable.shape) == 2:  # a reset_after GRU's
+                mask = np.ones(variable.shape)
+                mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
+            masks.append(mask)
+        return masks
 
     # ----------------------------------------------------------------------- running
     def forward(self, x, initial_state=None, training=False):
