@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def check_golden(update_golden: bool):
+    """check_golden(text, "<example>/<backend>/<file>"): compare with tests/golden byte for byte.
+
+    With --update-golden the file is rewritten instead; a mismatch fails with a unified diff and
+    the command that updates the goldens.
+    """
+
+    def check(text: str, relative: str) -> None:
+        golden = ROOT / "tests" / "golden" / relative
+        if update_golden:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(text, encoding="utf-8")
+            return
+        if not golden.exists():
+            pytest.fail(f"no golden file {golden}; create it with: pytest --update-golden")
+        expected = golden.read_text(encoding="utf-8")
+        if text != expected:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                fromfile=str(golden), tofile="generated", n=2))
+            pytest.fail(f"the generated file differs from {golden}:\n{diff[:6000]}\n"
+                        "if the change is intended: pytest --update-golden")
+
+    return check
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import shutil
 import subprocess
 import sys
@@ -45,22 +44,9 @@ def compiled(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("example", IDS)
-def test_golden(example, backend, compiled, update_golden):
+def test_golden(example, backend, compiled, check_golden):
     text = compiled[example, backend].read_text(encoding="utf-8")
-    golden = GOLDEN / example / backend / "train.py"
-    if update_golden:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-        return
-    if not golden.exists():
-        pytest.fail(f"no golden file {golden}; create it with: pytest tests/train --update-golden")
-    expected = golden.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), text.splitlines(keepends=True),
-            fromfile=str(golden), tofile="generated", n=2))
-        pytest.fail(f"generated train.py differs from {golden}:\n{diff[:6000]}\nIf the change is "
-                    f"intended: pytest tests/train --update-golden")
+    check_golden(text, f"{example}/{backend}/train.py")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

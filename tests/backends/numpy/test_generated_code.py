@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import shutil
 import subprocess
 import sys
@@ -24,23 +23,9 @@ ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
-def test_golden(example, compiled_dir, update_golden):
+def test_golden(example, compiled_dir, check_golden):
     text = (compiled_dir(example, "numpy") / "model.py").read_text(encoding="utf-8")
-    golden = GOLDEN / example.stem / "numpy" / "model.py"
-    if update_golden:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-        return
-    if not golden.exists():
-        pytest.fail(f"no golden file {golden}; create it with: pytest tests/backends/numpy "
-                    f"--update-golden")
-    expected = golden.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), text.splitlines(keepends=True),
-            fromfile=str(golden), tofile="generated", n=2))
-        pytest.fail(f"generated model.py differs from {golden}:\n{diff[:6000]}\nIf the change "
-                    f"is intended: pytest tests/backends/numpy --update-golden")
+    check_golden(text, f"{example.stem}/numpy/model.py")
 
 
 @pytest.mark.parametrize("example", EXAMPLES[:3] + EXAMPLES[-3:], ids=IDS[:3] + IDS[-3:])

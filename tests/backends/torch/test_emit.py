@@ -6,7 +6,6 @@ None of these tests needs torch: generated code is text until it runs.
 from __future__ import annotations
 
 import ast
-import difflib
 import shutil
 import subprocess
 import sys
@@ -53,20 +52,9 @@ def test_every_example_feature_is_supported() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_golden(example: Path, all_compiled: Path, update_golden: bool) -> None:
+def test_golden(example: Path, all_compiled: Path, check_golden) -> None:
     got = (all_compiled / example.stem / "model.py").read_text(encoding="utf-8")
-    golden = GOLDEN / example.stem / "torch" / "model.py"
-    if update_golden:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(got, encoding="utf-8")
-        return
-    assert golden.exists(), f"no golden file {golden}; create it with: pytest --update-golden"
-    want = golden.read_text(encoding="utf-8")
-    if got != want:
-        diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
-                                            str(golden), "compiled", n=2))
-        pytest.fail(f"{golden} differs from the compiled model:\n{diff[:6000]}\n"
-                    f"if the change is intended: pytest tests/backends/torch --update-golden")
+    check_golden(got, f"{example.stem}/torch/model.py")
 
 
 def test_deterministic(tmp_path: Path, all_compiled: Path) -> None:
