@@ -21,8 +21,7 @@ BY_NAME = {p.stem: p for p in EXAMPLES}
 @pytest.fixture(scope="module")
 def numpy_result(compiled_dir, case):
     """numpy_result(name) -> the NumPy runner's float64 result for case(name)."""
-    runner = pytest.importorskip("seqspec.backends.numpy.runner",
-                                 reason="the NumPy reference backend is not there")
+    from seqspec.backends.numpy import runner
     cache: dict[str, dict] = {}
 
     def get(name: str) -> dict:
@@ -59,7 +58,7 @@ def test_float32_equals_numpy(name, tf_result, numpy_result) -> None:
 @pytest.mark.parametrize("name", ["char_lstm", "seq2seq_gru", "caption_one_to_many"])
 def test_generation_equals_numpy(name, compiled_dir, case, tf_model) -> None:
     """Same seed, same tokens: greedy, top-k and temperature sampling."""
-    numpy_runner = pytest.importorskip("seqspec.backends.numpy.runner")
+    from seqspec.backends.numpy import runner as numpy_runner
     _, w, inputs, _ = case(name)
     module = numpy_runner.load_module(compiled_dir(BY_NAME[name], "numpy"))
     reference = module.Model(w, dtype="float64")
