@@ -7,37 +7,20 @@ load canonical weights, run the forward pass in inference mode and the backward 
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-_COUNTER = itertools.count()
+from seqspec.generated import import_model
 
 
 def load_module(model_dir: str | os.PathLike[str]) -> ModuleType:
     """Import ``model_dir/model.py`` under a unique module name (a fresh module every call)."""
-    path = Path(model_dir) / "model.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"no generated model at {path}")
-    name = f"_seqspec_numpy_model_{os.getpid()}_{next(_COUNTER)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
+    return import_model(model_dir, prefix="_seqspec_numpy_model")
 
 
 def run(model_dir: str | os.PathLike[str], weights: Mapping[str, np.ndarray],

@@ -9,9 +9,7 @@ compiled pass that gives the outputs (inference mode), the final states and the 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -19,23 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from seqspec.generated import import_model
+
 
 def load_module(model_dir: str | os.PathLike[str]) -> ModuleType:
-    """Import ``model_dir/model.py`` under a name of its own (several models can coexist)."""
-    path = Path(model_dir).resolve() / "model.py"
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    name = f"seqspec_tf_model_{digest}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    """Import ``model_dir/model.py`` under a name of its own (several models can coexist).
+
+    The name follows the folder, so importing the same model again replaces it (its Keras
+    classes register under the same names).
+    """
+    path = Path(model_dir).resolve()
+    digest = hashlib.sha256(str(path / "model.py").encode()).hexdigest()[:12]
+    return import_model(path, module_name=f"seqspec_tf_model_{digest}")
 
 
 def run(model_dir: str | os.PathLike[str], weights: Mapping[str, np.ndarray],

@@ -11,13 +11,13 @@ loop and branch over these values; spec text reaches them only through the filte
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from typing import Any
 
 from seqspec.backends.torch.grouping import EXPLICIT, groups, layout
 from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 
 from seqspec import ir
+from seqspec.generated import config_fields
 from seqspec.render import docstring, environment
 from seqspec.training import render_train
 
@@ -37,67 +37,6 @@ FEATURES = frozenset(
         "bridge_copy", "bridge_dense",
     }
 )
-
-
-@dataclass(frozen=True)
-class ConfigField:
-    """One field of the generated ``Config`` dataclass."""
-
-    name: str
-    type: str
-    value: Any
-    comment: str
-
-
-def config_fields(model: ir.Model) -> list[ConfigField]:
-    """Sizes and settings a reader wants to see at a glance."""
-    fields = [
-        ConfigField("name", "str", model.name, ""),
-        ConfigField("scheme", "str", model.scheme, ""),
-    ]
-    if model.vector_size:
-        fields.append(ConfigField("vector_size", "int", model.vector_size, "conditioning vector"))
-    for stack in model.stacks:
-        s, inp = stack.name, stack.input
-        fields.append(ConfigField(f"{s}_input", "str", inp.kind, "tokens | features"))
-        if inp.kind == "tokens":
-            fields.append(ConfigField(f"{s}_vocab_size", "int", inp.vocab_size, "ids 0..C-1"))
-            fields.append(ConfigField(f"{s}_encoding", "str", inp.encoding, "embedding | one_hot"))
-            if inp.encoding == "embedding":
-                fields.append(ConfigField(f"{s}_embedding_dim", "int", inp.embedding_dim, ""))
-        fields += [
-            ConfigField(f"{s}_input_size", "int", inp.step_size, "what layer 0 reads per step"),
-            ConfigField(f"{s}_variable_length", "bool", inp.variable_length,
-                        "batches carry per-sequence lengths"),
-            ConfigField(f"{s}_padding", "str", inp.padding,
-                        "where a short sequence's padding sits"),
-            ConfigField(f"{s}_cells", "tuple[str, ...]", tuple(x.cell for x in stack.layers),
-                        "bottom layer first"),
-            ConfigField(f"{s}_hidden_sizes", "tuple[int, ...]",
-                        tuple(x.hidden_size for x in stack.layers), ""),
-            ConfigField(f"{s}_output_sizes", "tuple[int, ...]",
-                        tuple(x.output_size for x in stack.layers), "per step, directions merged"),
-            ConfigField(f"{s}_dropout", "float", stack.dropout, "between layers, training only"),
-        ]
-    if model.pooling:
-        fields.append(ConfigField("pooling", "str", model.pooling, "last | mean | max"))
-    if model.bridge is not None:
-        fields.append(ConfigField("bridge", "str", model.bridge.kind, "copy | dense"))
-        if model.bridge.kind == "dense":
-            fields.append(ConfigField("bridge_activation", "str", model.bridge.activation, ""))
-    if model.head is not None:
-        fields.append(ConfigField("head", "str", model.head.kind, "softmax: logits"))
-        fields.append(ConfigField("head_outputs", "int", model.head.out_size, ""))
-    if model.scheme in ("one_to_many", "seq2seq"):
-        fields.append(ConfigField("max_length", "int", model.max_length, "free decoding"))
-        fields.append(ConfigField("start_token", "int", model.start_token, ""))
-        fields.append(ConfigField("end_token", "int | None", model.end_token, ""))
-    if model.ar is not None:
-        fields.append(ConfigField("order", "int", model.ar.order, "p, the window length"))
-        if model.ar.kind == "mlp":
-            fields.append(ConfigField("hidden", "tuple[int, ...]", model.ar.hidden, ""))
-            fields.append(ConfigField("activation", "str", model.ar.activation, ""))
-    return fields
 
 
 def _wrap(text: str) -> list[str]:

@@ -8,37 +8,20 @@ Float inputs are leaf tensors with ``requires_grad`` so their gradients come bac
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-_COUNTER = itertools.count()
+from seqspec.generated import import_model
 
 
 def load_module(model_dir: str | os.PathLike[str]) -> ModuleType:
     """Import ``model_dir/model.py`` under a unique module name (a fresh module every call)."""
-    path = Path(model_dir) / "model.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"no generated model at {path}")
-    name = f"_seqspec_torch_model_{os.getpid()}_{next(_COUNTER)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
+    return import_model(model_dir, prefix="_seqspec_torch_model")
 
 
 def _numpy(tensor: Any) -> np.ndarray:

@@ -26,8 +26,9 @@ FLOAT_INPUTS = ("windows",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "ar_linear"
     scheme: str = "ar_linear"
-    order: int = 9  # p: past values per window
+    order: int = 9  # p, the window length
     bias: bool = True  # the constant c
 
 

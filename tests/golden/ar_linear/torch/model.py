@@ -32,6 +32,7 @@ class Config:
     name: str = "ar_linear"
     scheme: str = "ar_linear"
     order: int = 9  # p, the window length
+    bias: bool = True  # the constant c
 
 
 CONFIG = Config()

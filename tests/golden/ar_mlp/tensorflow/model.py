@@ -26,9 +26,10 @@ FLOAT_INPUTS = ("windows",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "ar_mlp"
     scheme: str = "ar_mlp"
-    order: int = 4  # p: past values per window
-    hidden_sizes: tuple = (10, 10)
+    order: int = 4  # p, the window length
+    hidden: tuple[int, ...] = (10, 10)
     activation: str = "relu"
 
 

@@ -54,9 +54,11 @@ class Config:
     encoder_hidden_sizes: tuple[int, ...] = (16, 8)
     encoder_output_sizes: tuple[int, ...] = (16, 8)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True, True)
+    encoder_merge_modes: tuple[str, ...] = ("ave", "mul")  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 6
+    head_bias: bool = True
 
 
 CONFIG = Config()

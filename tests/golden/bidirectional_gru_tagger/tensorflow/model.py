@@ -35,21 +35,23 @@ FLOAT_INPUTS = ()
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "bidirectional_gru_tagger"
     scheme: str = "many_to_many"
-    encoder_input: str = "tokens"  # tokens or features per step
-    encoder_vocab_size: int = 40  # C
-    encoder_encoding: str = "embedding"  # embedding or one_hot
-    encoder_embedding_dim: int = 12  # E
-    encoder_step_size: int = 12  # what layer 0 reads
-    encoder_variable_length: bool = True  # batches carry lengths
-    encoder_padding: str = "right"  # where padding sits
-    encoder_cells: tuple = ("gru", "elman")  # bottom layer first
-    encoder_hidden_sizes: tuple = (16, 8)  # H per layer
-    encoder_bidirectional: tuple = (True, True)
-    encoder_merge_modes: tuple = ("ave", "mul")  # how directions merge
+    encoder_input: str = "tokens"  # tokens | features
+    encoder_vocab_size: int = 40  # token ids 0..C-1
+    encoder_encoding: str = "embedding"  # embedding | one_hot
+    encoder_embedding_dim: int = 12
+    encoder_input_size: int = 12  # what layer 0 reads per step
+    encoder_variable_length: bool = True  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru", "elman")  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (16, 8)
+    encoder_output_sizes: tuple[int, ...] = (16, 8)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True, True)
+    encoder_merge_modes: tuple[str, ...] = ("ave", "mul")  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 6  # O
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 6
     head_bias: bool = True
 
 

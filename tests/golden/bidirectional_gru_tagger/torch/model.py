@@ -38,7 +38,7 @@ class Config:
     name: str = "bidirectional_gru_tagger"
     scheme: str = "many_to_many"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 40  # ids 0..C-1
+    encoder_vocab_size: int = 40  # token ids 0..C-1
     encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 12
     encoder_input_size: int = 12  # what layer 0 reads per step
@@ -47,9 +47,12 @@ class Config:
     encoder_cells: tuple[str, ...] = ("gru", "elman")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16, 8)
     encoder_output_sizes: tuple[int, ...] = (16, 8)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True, True)
+    encoder_merge_modes: tuple[str, ...] = ("ave", "mul")  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 6
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -35,19 +35,21 @@ FLOAT_INPUTS = ("x",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "bidirectional_lstm_classifier"
     scheme: str = "many_to_one"
-    encoder_input: str = "features"  # tokens or features per step
-    encoder_step_size: int = 8  # what layer 0 reads
-    encoder_variable_length: bool = True  # batches carry lengths
-    encoder_padding: str = "right"  # where padding sits
-    encoder_cells: tuple = ("lstm", "lstm")  # bottom layer first
-    encoder_hidden_sizes: tuple = (32, 32)  # H per layer
-    encoder_bidirectional: tuple = (True, True)
-    encoder_merge_modes: tuple = ("concat", "sum")  # how directions merge
+    encoder_input: str = "features"  # tokens | features
+    encoder_input_size: int = 8  # what layer 0 reads per step
+    encoder_variable_length: bool = True  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm", "lstm")  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (32, 32)
+    encoder_output_sizes: tuple[int, ...] = (64, 32)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True, True)
+    encoder_merge_modes: tuple[str, ...] = ("concat", "sum")  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = "max"  # last, mean or max
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 10  # O
+    pooling: str = "max"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 10
     head_bias: bool = True
 
 

@@ -44,10 +44,13 @@ class Config:
     encoder_cells: tuple[str, ...] = ("lstm", "lstm")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (32, 32)
     encoder_output_sizes: tuple[int, ...] = (64, 32)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True, True)
+    encoder_merge_modes: tuple[str, ...] = ("concat", "sum")  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     pooling: str = "max"  # last | mean | max
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 10
+    head_bias: bool = True
 
 
 CONFIG = Config()

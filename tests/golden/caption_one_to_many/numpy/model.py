@@ -58,6 +58,7 @@ class Config:
     bridge_activation: str = "tanh"
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 30
+    head_bias: bool = True
     max_length: int = 12  # free decoding
     start_token: int = 1
     end_token: int | None = 2

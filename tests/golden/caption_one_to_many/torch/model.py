@@ -38,7 +38,7 @@ class Config:
     scheme: str = "one_to_many"
     vector_size: int = 4096  # conditioning vector
     decoder_input: str = "tokens"  # tokens | features
-    decoder_vocab_size: int = 30  # ids 0..C-1
+    decoder_vocab_size: int = 30  # token ids 0..C-1
     decoder_encoding: str = "embedding"  # embedding | one_hot
     decoder_embedding_dim: int = 16
     decoder_input_size: int = 16  # what layer 0 reads per step
@@ -47,11 +47,13 @@ class Config:
     decoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (64,)
     decoder_output_sizes: tuple[int, ...] = (64,)  # per step, directions merged
+    decoder_bidirectional: tuple[bool, ...] = (False,)
     decoder_dropout: float = 0.0  # between layers, training only
     bridge: str = "dense"  # copy | dense
     bridge_activation: str = "tanh"
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 30
+    head_bias: bool = True
     max_length: int = 12  # free decoding
     start_token: int = 1
     end_token: int | None = 2

@@ -56,6 +56,7 @@ class Config:
     encoder_dropout: float = 0.1  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 96
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -33,19 +33,22 @@ FLOAT_INPUTS = ()
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "char_lstm"
     scheme: str = "many_to_many"
-    encoder_input: str = "tokens"  # tokens or features per step
-    encoder_vocab_size: int = 96  # C
-    encoder_encoding: str = "embedding"  # embedding or one_hot
-    encoder_embedding_dim: int = 32  # E
-    encoder_step_size: int = 32  # what layer 0 reads
-    encoder_variable_length: bool = True  # batches carry lengths
-    encoder_padding: str = "right"  # where padding sits
-    encoder_cells: tuple = ("lstm", "lstm")  # bottom layer first
-    encoder_hidden_sizes: tuple = (128, 128)  # H per layer
+    encoder_input: str = "tokens"  # tokens | features
+    encoder_vocab_size: int = 96  # token ids 0..C-1
+    encoder_encoding: str = "embedding"  # embedding | one_hot
+    encoder_embedding_dim: int = 32
+    encoder_input_size: int = 32  # what layer 0 reads per step
+    encoder_variable_length: bool = True  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm", "lstm")  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (128, 128)
+    encoder_output_sizes: tuple[int, ...] = (128, 128)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False, False)
     encoder_dropout: float = 0.1  # between layers, training only
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 96  # O
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 96
     head_bias: bool = True
 
 

@@ -38,7 +38,7 @@ class Config:
     name: str = "char_lstm"
     scheme: str = "many_to_many"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 96  # ids 0..C-1
+    encoder_vocab_size: int = 96  # token ids 0..C-1
     encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 32
     encoder_input_size: int = 32  # what layer 0 reads per step
@@ -47,9 +47,11 @@ class Config:
     encoder_cells: tuple[str, ...] = ("lstm", "lstm")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (128, 128)
     encoder_output_sizes: tuple[int, ...] = (128, 128)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False, False)
     encoder_dropout: float = 0.1  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 96
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -53,6 +53,7 @@ class Config:
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 8000
+    head_bias: bool = False
 
 
 CONFIG = Config()

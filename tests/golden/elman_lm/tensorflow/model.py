@@ -32,17 +32,21 @@ FLOAT_INPUTS = ()
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "elman_lm"
     scheme: str = "many_to_many"
-    encoder_input: str = "tokens"  # tokens or features per step
-    encoder_vocab_size: int = 8000  # C
-    encoder_encoding: str = "one_hot"  # embedding or one_hot
-    encoder_step_size: int = 8000  # what layer 0 reads
-    encoder_variable_length: bool = False  # batches carry lengths
-    encoder_cells: tuple = ("elman",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (100,)  # H per layer
+    encoder_input: str = "tokens"  # tokens | features
+    encoder_vocab_size: int = 8000  # token ids 0..C-1
+    encoder_encoding: str = "one_hot"  # embedding | one_hot
+    encoder_input_size: int = 8000  # what layer 0 reads per step
+    encoder_variable_length: bool = False  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("elman",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (100,)
+    encoder_output_sizes: tuple[int, ...] = (100,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 8000  # O
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 8000
     head_bias: bool = False
 
 

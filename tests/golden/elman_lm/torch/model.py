@@ -38,7 +38,7 @@ class Config:
     name: str = "elman_lm"
     scheme: str = "many_to_many"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 8000  # ids 0..C-1
+    encoder_vocab_size: int = 8000  # token ids 0..C-1
     encoder_encoding: str = "one_hot"  # embedding | one_hot
     encoder_input_size: int = 8000  # what layer 0 reads per step
     encoder_variable_length: bool = False  # batches carry per-sequence lengths
@@ -46,9 +46,11 @@ class Config:
     encoder_cells: tuple[str, ...] = ("elman",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (100,)
     encoder_output_sizes: tuple[int, ...] = (100,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 8000
+    head_bias: bool = False
 
 
 CONFIG = Config()

@@ -52,6 +52,7 @@ class Config:
     pooling: str = "mean"  # last | mean | max
     head: str = "regression"  # softmax: logits
     head_outputs: int = 1
+    head_bias: bool = True
 
 
 CONFIG = Config()

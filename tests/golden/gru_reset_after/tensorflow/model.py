@@ -32,17 +32,20 @@ FLOAT_INPUTS = ("x",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "gru_reset_after"
     scheme: str = "many_to_one"
-    encoder_input: str = "features"  # tokens or features per step
-    encoder_step_size: int = 4  # what layer 0 reads
-    encoder_variable_length: bool = True  # batches carry lengths
-    encoder_padding: str = "left"  # where padding sits
-    encoder_cells: tuple = ("gru",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (16,)  # H per layer
+    encoder_input: str = "features"  # tokens | features
+    encoder_input_size: int = 4  # what layer 0 reads per step
+    encoder_variable_length: bool = True  # batches carry per-sequence lengths
+    encoder_padding: str = "left"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (16,)
+    encoder_output_sizes: tuple[int, ...] = (16,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = "mean"  # last, mean or max
-    head: str = "regression"  # softmax (logits) or regression
-    output_size: int = 1  # O
+    pooling: str = "mean"  # last | mean | max
+    head: str = "regression"  # softmax: logits
+    head_outputs: int = 1
     head_bias: bool = True
 
 

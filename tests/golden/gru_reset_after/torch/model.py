@@ -44,10 +44,12 @@ class Config:
     encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (16,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
     pooling: str = "mean"  # last | mean | max
     head: str = "regression"  # softmax: logits
     head_outputs: int = 1
+    head_bias: bool = True
 
 
 CONFIG = Config()

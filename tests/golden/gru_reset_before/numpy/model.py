@@ -52,6 +52,7 @@ class Config:
     pooling: str = "last"  # last | mean | max
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 3
+    head_bias: bool = True
 
 
 CONFIG = Config()

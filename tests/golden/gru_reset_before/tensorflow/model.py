@@ -32,16 +32,20 @@ FLOAT_INPUTS = ("x",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "gru_reset_before"
     scheme: str = "many_to_one"
-    encoder_input: str = "features"  # tokens or features per step
-    encoder_step_size: int = 5  # what layer 0 reads
-    encoder_variable_length: bool = False  # batches carry lengths
-    encoder_cells: tuple = ("gru_reset_before",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (20,)  # H per layer
+    encoder_input: str = "features"  # tokens | features
+    encoder_input_size: int = 5  # what layer 0 reads per step
+    encoder_variable_length: bool = False  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (20,)
+    encoder_output_sizes: tuple[int, ...] = (20,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = "last"  # last, mean or max
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 3  # O
+    pooling: str = "last"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 3
     head_bias: bool = True
 
 

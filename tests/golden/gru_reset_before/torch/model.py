@@ -43,10 +43,12 @@ class Config:
     encoder_cells: tuple[str, ...] = ("gru",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (20,)
     encoder_output_sizes: tuple[int, ...] = (20,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
     pooling: str = "last"  # last | mean | max
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 3
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -52,10 +52,12 @@ class Config:
     encoder_hidden_sizes: tuple[int, ...] = (12,)
     encoder_output_sizes: tuple[int, ...] = (12,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True,)
+    encoder_merge_modes: tuple[str, ...] = ("concat",)  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     pooling: str = "last"  # last | mean | max
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 4
+    head_bias: bool = True
 
 
 CONFIG = Config()

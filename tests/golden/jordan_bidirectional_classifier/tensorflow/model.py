@@ -34,22 +34,23 @@ FLOAT_INPUTS = ()
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "jordan_bidirectional_classifier"
     scheme: str = "many_to_one"
-    encoder_input: str = "tokens"  # tokens or features per step
-    encoder_vocab_size: int = 20  # C
-    encoder_encoding: str = "one_hot"  # embedding or one_hot
-    encoder_step_size: int = 20  # what layer 0 reads
-    encoder_variable_length: bool = True  # batches carry lengths
-    encoder_padding: str = "right"  # where padding sits
-    encoder_cells: tuple = ("jordan",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (12,)  # H per layer
-    encoder_output_sizes: tuple = (6,)  # per-step output per direction (Jordan's O)
-    encoder_bidirectional: tuple = (True,)
-    encoder_merge_modes: tuple = ("concat",)  # how directions merge
+    encoder_input: str = "tokens"  # tokens | features
+    encoder_vocab_size: int = 20  # token ids 0..C-1
+    encoder_encoding: str = "one_hot"  # embedding | one_hot
+    encoder_input_size: int = 20  # what layer 0 reads per step
+    encoder_variable_length: bool = True  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("jordan",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (12,)
+    encoder_output_sizes: tuple[int, ...] = (12,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True,)
+    encoder_merge_modes: tuple[str, ...] = ("concat",)  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
-    pooling: str = "last"  # last, mean or max
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 4  # O
+    pooling: str = "last"  # last | mean | max
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 4
     head_bias: bool = True
 
 

@@ -37,7 +37,7 @@ class Config:
     name: str = "jordan_bidirectional_classifier"
     scheme: str = "many_to_one"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 20  # ids 0..C-1
+    encoder_vocab_size: int = 20  # token ids 0..C-1
     encoder_encoding: str = "one_hot"  # embedding | one_hot
     encoder_input_size: int = 20  # what layer 0 reads per step
     encoder_variable_length: bool = True  # batches carry per-sequence lengths
@@ -45,10 +45,13 @@ class Config:
     encoder_cells: tuple[str, ...] = ("jordan",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (12,)
     encoder_output_sizes: tuple[int, ...] = (12,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True,)
+    encoder_merge_modes: tuple[str, ...] = ("concat",)  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     pooling: str = "last"  # last | mean | max
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 4
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -32,16 +32,19 @@ FLOAT_INPUTS = ("x",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "jordan_series"
     scheme: str = "many_to_many"
-    encoder_input: str = "features"  # tokens or features per step
-    encoder_step_size: int = 3  # what layer 0 reads
-    encoder_variable_length: bool = False  # batches carry lengths
-    encoder_cells: tuple = ("jordan",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (16,)  # H per layer
-    encoder_output_sizes: tuple = (4,)  # per-step output per direction (Jordan's O)
+    encoder_input: str = "features"  # tokens | features
+    encoder_input_size: int = 3  # what layer 0 reads per step
+    encoder_variable_length: bool = False  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("jordan",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (16,)
+    encoder_output_sizes: tuple[int, ...] = (4,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = "regression"  # softmax (logits) or regression
-    output_size: int = 1  # O
+    head: str = "regression"  # softmax: logits
+    head_outputs: int = 1
     head_bias: bool = True
 
 

@@ -51,6 +51,7 @@ class Config:
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 5
+    head_bias: bool = True
 
 
 CONFIG = Config()

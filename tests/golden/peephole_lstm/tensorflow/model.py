@@ -33,15 +33,19 @@ FLOAT_INPUTS = ("x",)
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "peephole_lstm"
     scheme: str = "many_to_many"
-    encoder_input: str = "features"  # tokens or features per step
-    encoder_step_size: int = 6  # what layer 0 reads
-    encoder_variable_length: bool = False  # batches carry lengths
-    encoder_cells: tuple = ("peephole_lstm",)  # bottom layer first
-    encoder_hidden_sizes: tuple = (24,)  # H per layer
+    encoder_input: str = "features"  # tokens | features
+    encoder_input_size: int = 6  # what layer 0 reads per step
+    encoder_variable_length: bool = False  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (24,)
+    encoder_output_sizes: tuple[int, ...] = (24,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 5  # O
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 5
     head_bias: bool = True
 
 

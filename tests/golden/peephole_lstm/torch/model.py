@@ -43,9 +43,11 @@ class Config:
     encoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (24,)
     encoder_output_sizes: tuple[int, ...] = (24,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False,)
     encoder_dropout: float = 0.0  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 5
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -52,6 +52,7 @@ class Config:
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (32,)  # per step, directions merged
     encoder_bidirectional: tuple[bool, ...] = (True,)
+    encoder_merge_modes: tuple[str, ...] = ("concat",)  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     decoder_input: str = "tokens"  # tokens | features
     decoder_vocab_size: int = 12  # token ids 0..C-1
@@ -68,6 +69,7 @@ class Config:
     bridge_activation: str = "tanh"
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 12
+    head_bias: bool = True
     max_length: int = 20  # free decoding
     start_token: int = 0
     end_token: int | None = None

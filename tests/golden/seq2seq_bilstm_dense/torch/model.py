@@ -45,9 +45,11 @@ class Config:
     encoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16,)
     encoder_output_sizes: tuple[int, ...] = (32,)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (True,)
+    encoder_merge_modes: tuple[str, ...] = ("concat",)  # how directions merge
     encoder_dropout: float = 0.0  # between layers, training only
     decoder_input: str = "tokens"  # tokens | features
-    decoder_vocab_size: int = 12  # ids 0..C-1
+    decoder_vocab_size: int = 12  # token ids 0..C-1
     decoder_encoding: str = "one_hot"  # embedding | one_hot
     decoder_input_size: int = 12  # what layer 0 reads per step
     decoder_variable_length: bool = False  # batches carry per-sequence lengths
@@ -55,11 +57,13 @@ class Config:
     decoder_cells: tuple[str, ...] = ("lstm",)  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (24,)
     decoder_output_sizes: tuple[int, ...] = (24,)  # per step, directions merged
+    decoder_bidirectional: tuple[bool, ...] = (False,)
     decoder_dropout: float = 0.0  # between layers, training only
     bridge: str = "dense"  # copy | dense
     bridge_activation: str = "tanh"
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 12
+    head_bias: bool = True
     max_length: int = 20  # free decoding
     start_token: int = 0
     end_token: int | None = None

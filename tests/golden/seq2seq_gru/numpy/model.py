@@ -68,6 +68,7 @@ class Config:
     bridge: str = "copy"  # copy | dense
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 14
+    head_bias: bool = True
     max_length: int = 10  # free decoding
     start_token: int = 1
     end_token: int | None = 2

@@ -38,7 +38,7 @@ class Config:
     name: str = "seq2seq_gru"
     scheme: str = "seq2seq"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 14  # ids 0..C-1
+    encoder_vocab_size: int = 14  # token ids 0..C-1
     encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 8
     encoder_input_size: int = 8  # what layer 0 reads per step
@@ -47,9 +47,10 @@ class Config:
     encoder_cells: tuple[str, ...] = ("gru", "gru")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (32, 32)
     encoder_output_sizes: tuple[int, ...] = (32, 32)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False, False)
     encoder_dropout: float = 0.0  # between layers, training only
     decoder_input: str = "tokens"  # tokens | features
-    decoder_vocab_size: int = 14  # ids 0..C-1
+    decoder_vocab_size: int = 14  # token ids 0..C-1
     decoder_encoding: str = "embedding"  # embedding | one_hot
     decoder_embedding_dim: int = 8
     decoder_input_size: int = 8  # what layer 0 reads per step
@@ -58,10 +59,12 @@ class Config:
     decoder_cells: tuple[str, ...] = ("gru", "gru")  # bottom layer first
     decoder_hidden_sizes: tuple[int, ...] = (32, 32)
     decoder_output_sizes: tuple[int, ...] = (32, 32)  # per step, directions merged
+    decoder_bidirectional: tuple[bool, ...] = (False, False)
     decoder_dropout: float = 0.0  # between layers, training only
     bridge: str = "copy"  # copy | dense
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 14
+    head_bias: bool = True
     max_length: int = 10  # free decoding
     start_token: int = 1
     end_token: int | None = 2

@@ -55,6 +55,7 @@ class Config:
     encoder_dropout: float = 0.2  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 7
+    head_bias: bool = True
 
 
 CONFIG = Config()

@@ -32,18 +32,22 @@ FLOAT_INPUTS = ()
 class Config:
     """The model's sizes and settings, as the spec resolved them."""
 
+    name: str = "stacked_elman_relu"
     scheme: str = "many_to_many"
-    encoder_input: str = "tokens"  # tokens or features per step
-    encoder_vocab_size: int = 50  # C
-    encoder_encoding: str = "embedding"  # embedding or one_hot
-    encoder_embedding_dim: int = 8  # E
-    encoder_step_size: int = 8  # what layer 0 reads
-    encoder_variable_length: bool = False  # batches carry lengths
-    encoder_cells: tuple = ("elman", "elman", "elman")  # bottom layer first
-    encoder_hidden_sizes: tuple = (16, 12, 10)  # H per layer
+    encoder_input: str = "tokens"  # tokens | features
+    encoder_vocab_size: int = 50  # token ids 0..C-1
+    encoder_encoding: str = "embedding"  # embedding | one_hot
+    encoder_embedding_dim: int = 8
+    encoder_input_size: int = 8  # what layer 0 reads per step
+    encoder_variable_length: bool = False  # batches carry per-sequence lengths
+    encoder_padding: str = "right"  # where a short sequence's padding sits
+    encoder_cells: tuple[str, ...] = ("elman", "elman", "elman")  # bottom layer first
+    encoder_hidden_sizes: tuple[int, ...] = (16, 12, 10)
+    encoder_output_sizes: tuple[int, ...] = (16, 12, 10)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False, False, False)
     encoder_dropout: float = 0.2  # between layers, training only
-    head: str = "softmax"  # softmax (logits) or regression
-    output_size: int = 7  # O
+    head: str = "softmax"  # softmax: logits
+    head_outputs: int = 7
     head_bias: bool = True
 
 

@@ -42,7 +42,7 @@ class Config:
     name: str = "stacked_elman_relu"
     scheme: str = "many_to_many"
     encoder_input: str = "tokens"  # tokens | features
-    encoder_vocab_size: int = 50  # ids 0..C-1
+    encoder_vocab_size: int = 50  # token ids 0..C-1
     encoder_encoding: str = "embedding"  # embedding | one_hot
     encoder_embedding_dim: int = 8
     encoder_input_size: int = 8  # what layer 0 reads per step
@@ -51,9 +51,11 @@ class Config:
     encoder_cells: tuple[str, ...] = ("elman", "elman", "elman")  # bottom layer first
     encoder_hidden_sizes: tuple[int, ...] = (16, 12, 10)
     encoder_output_sizes: tuple[int, ...] = (16, 12, 10)  # per step, directions merged
+    encoder_bidirectional: tuple[bool, ...] = (False, False, False)
     encoder_dropout: float = 0.2  # between layers, training only
     head: str = "softmax"  # softmax: logits
     head_outputs: int = 7
+    head_bias: bool = True
 
 
 CONFIG = Config()
