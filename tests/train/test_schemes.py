@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,7 @@ def test_loss_goes_down(scheme, backend, compiled_case, train_tools, tmp_path):
     records = train_tools["metrics"](out)
     assert [r["epoch"] for r in records] == [1, 2, 3, 4]
     first, last = records[0]["train_loss"], records[-1]["train_loss"]
+    last_step = records[-1]["step"]
     assert last < 0.9 * first, (first, last)
     assert METRIC[scheme] in records[-1]
     assert "done: " in proc.stdout
@@ -42,6 +45,10 @@ def test_loss_goes_down(scheme, backend, compiled_case, train_tools, tmp_path):
         assert all(np.isfinite(f[k]).all() for k in f.files)
     assert (out / "curves.png").stat().st_size > 1000
     assert (out / "checkpoint.npz").exists()
+    # final.json: the final weights judged again, the same numbers as the last epoch's record
+    final = json.loads((out / "final.json").read_text())
+    assert final["step"] == last_step and final["epoch"] == 4
+    assert final[METRIC[scheme]] == pytest.approx(records[-1][METRIC[scheme]], rel=1e-6)
     if scheme == "many_to_many":  # a language model: sample from what was trained
         proc = train_tools["run"](folder, "--out", str(out), "--sample", "30", "--temperature",
                                   "0", "--prime", "the ")

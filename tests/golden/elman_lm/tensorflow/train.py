@@ -412,6 +412,27 @@ def plot_metrics(path, png):
     return png
 
 
+def finish(paths, meta, data, validate):
+    """Judge the final weights on held-out data: final.json, the curves and the last line."""
+    final = {"step": meta["step"], "epoch": meta["epoch"]}
+    if meta["loss_terms"]:  # stopped inside an epoch: its running loss
+        final["train_loss"] = meta["loss_sum"] / meta["loss_terms"]
+    shown = {}
+    for part, prefix in ((data.val, "val_"), (data.test, "test_")):
+        if data.size(part):
+            shown = {prefix + k: v for k, v in validate(part).items()}
+            final.update(shown)
+    text = json.dumps(final, sort_keys=True)
+    write_atomic(paths["final.json"], lambda fh: fh.write(text.encode("utf-8")))
+    summary = f"done: {meta['step']} steps, {meta['epoch']} epochs"
+    if "train_loss" in final:
+        summary += f"  train_loss {final['train_loss']:.4g}"
+    if shown:  # the test metrics, else the validation ones
+        summary += "  " + describe(shown, "")
+    plot = plot_metrics(paths["metrics.jsonl"], paths["curves.png"])
+    print(f"{summary}\nweights: {paths['weights.npz']}" + (f"  curves: {plot}" if plot else ""))
+
+
 def describe(metrics, prefix):
     """'name value' pairs of a metrics dict, for one printed line."""
     return "  ".join(
@@ -584,7 +605,7 @@ def train(args):
         os.makedirs(args.out, exist_ok=True)
     paths = {
         name: os.path.join(args.out, name)
-        for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png")
+        for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
     data = load_data(args)
     if lead:
@@ -664,16 +685,7 @@ def train(args):
     if saved != meta["step"]:  # stopped by --max-steps between checkpoints
         saved = checkpoint()
     if lead:
-        summary = f"done: {meta['step']} steps, {meta['epoch']} epochs"
-        if meta["loss_terms"]:  # stopped inside an epoch: its running loss
-            summary += f"  train_loss {meta['loss_sum'] / meta['loss_terms']:.4g}"
-        # the final weights, judged on held-out data
-        if data.size(data.test):
-            summary += "  " + describe(validate(data.test), "test_")
-        elif data.size(data.val):
-            summary += "  " + describe(validate(data.val), "val_")
-        plot = plot_metrics(paths["metrics.jsonl"], paths["curves.png"])
-        print(f"{summary}\nweights: {paths['weights.npz']}" + (f"  curves: {plot}" if plot else ""))
+        finish(paths, meta, data, validate)
     return meta
 
 
