@@ -193,11 +193,15 @@ def write_state(prefixes, parts, hx):
 # 2-core CPU (B=32, T=100, H=128, float32, forward + backward, seqspec's
 # benchmarks/torch_cells.py): the input side Wx x_t + b of every step is one GEMM before the
 # loop, and the loop is a torch.autograd.Function with its backward pass written out. The
-# peephole LSTM takes 2.1x nn.LSTM's time this way, and 7.5x as a plain loop that autograd
-# differentiates (it records and replays ~15 small ops a step). Each step writes straight into
-# the tensors backward keeps; weight gradients are one GEMM over all steps after the backward
-# loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile took 20 s to
-# compile one step and gained nothing.
+# peephole LSTM takes 1.8x nn.LSTM's time this way, and 7.2x as a plain loop that autograd
+# differentiates (it records and replays ~15 small ops a step). A step costs a GEMM and a few
+# small ops of ~2-3 us each, so the rest counts too: each step writes straight into the
+# tensors backward keeps, in place where it can (no (T, B, H) temporaries: at that size an
+# op costs memory traffic, and fresh memory page faults); the views a loop needs are made
+# before it (one made in Python costs ~1 us); the GEMMs read contiguous copies of W^T (~30%
+# faster than through a transposed view); weight gradients are one GEMM over all steps after
+# the backward loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile
+# took 20 s to compile one step and gained nothing.
 
 
 class CellScan(nn.Module):
@@ -241,13 +245,19 @@ class CellScan(nn.Module):
                 out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
             outputs.append(out)
             finals.append(last)
-        out = torch.cat(outputs, dim=-1).transpose(0, 1)  # (B, T, D*S)
-        return out, tuple(torch.stack(part) for part in zip(*finals, strict=True))
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
+        return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def per_step(*tensors):
+    """Each (T, ...) tensor as a tuple of its T steps: views made once before a loop, not in
+    each step (a view made in Python costs about a microsecond; a step is tens of them)."""
+    return tuple(x.unbind(0) for x in tensors)
 
 
 def before(states, first, reverse):
@@ -305,18 +315,24 @@ class ResetBeforeGRUScan(torch.autograd.Function):
         Returns the outputs (T, B, H), 0 at padded steps, and the final h (B, H).
         """
         steps, batch, hidden = xw.shape[0], xw.shape[1], h.shape[1]
-        w_zr, w_n = w_hh[: 2 * hidden].t(), w_hh[2 * hidden :].t()  # (H, 2H), (H, H)
-        # each step writes its values straight into the tensors that backward keeps
+        # contiguous copies: the GEMMs run faster than on transposed views
+        w_zr, w_n = w_hh[: 2 * hidden].t().contiguous(), w_hh[2 * hidden :].t().contiguous()
+        # each step writes its values straight into the tensors that backward keeps: zrs and
+        # ns start as Wx x_t + b (one copy for all steps), each step's GEMMs add the Wh part
+        # and the activations replace the pre-activations in place
         hs, ns, rhs = (xw.new_empty(steps, batch, hidden) for _ in range(3))
-        zrs = xw.new_empty(steps, batch, 2 * hidden)  # z | r
+        zrs = xw.new_empty(steps, batch, 2, hidden)  # z, r: (T, B, 2, H)
+        zr, (z, r) = zrs.view(steps, batch, 2 * hidden), zrs.unbind(2)
+        x_zr, x_n = xw.split((2 * hidden, hidden), dim=2)  # (T, B, 2H), (T, B, H)
+        zr.copy_(x_zr)
+        ns.copy_(x_n)
+        zr_s, z_s, r_s, h_s, n_s, rh_s = per_step(zr, z, r, hs, ns, rhs)
         h0 = h
         for t in time_order(steps, reverse):
-            x_zr, x_n = xw[t].split((2 * hidden, hidden), dim=1)
-            zr = torch.sigmoid(torch.addmm(x_zr, h, w_zr), out=zrs[t])
-            z, r = zr.view(batch, 2, hidden).unbind(1)
-            rh = torch.mul(r, h, out=rhs[t])
-            n = torch.tanh(torch.addmm(x_n, rh, w_n), out=ns[t])
-            h_t = torch.lerp(n, h, z, out=hs[t])  # n + z * (h - n) = z * h + (1 - z) * n
+            zr_s[t].addmm_(h, w_zr).sigmoid_()  # z | r: (B, 2H)
+            rh = torch.mul(r_s[t], h, out=rh_s[t])
+            n = n_s[t].addmm_(rh, w_n).tanh_()
+            h_t = torch.lerp(n, h, z_s[t], out=h_s[t])  # n + z (h - n) = z h + (1 - z) n
             if mask is not None:  # padded step: the state goes through unchanged
                 torch.where(mask[t], h_t, h, out=h_t)
             h = h_t
@@ -328,31 +344,44 @@ class ResetBeforeGRUScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out, d_h):
         w_hh, mask, h0, hs, zrs, n, rh = ctx.saved_tensors
-        hidden = hs.shape[2]
+        steps, batch, hidden = hs.shape
         w_zr, w_n = w_hh[: 2 * hidden], w_hh[2 * hidden :]  # (2H, H), (H, H)
-        z, r = zrs.view(*hs.shape[:2], 2, hidden).unbind(2)  # each (T, B, H)
+        z, r = zrs.unbind(2)  # each (T, B, H)
         h_prev = before(hs, h0, ctx.reverse)
-        # how each step's output moves with its pre-activations, for all steps at once
+        # How each step's output moves with its pre-activations, for all steps at once, each
+        # written where it stays (out=, then in place). The loop turns k = [k_z, k_r, k_n]
+        # into da = dL / d(Wx x_t + b) in place: k_z and k_n times dh, k_r times d(r h).
+        k = n.new_empty(steps, batch, 3, hidden)
+        k_z, k_r, k_n = k.unbind(2)  # each (T, B, H)
         one = n.new_ones(())
-        k_z = (h_prev - n) * torch.addcmul(z, z, z, value=-1)  # dh / da_z = (h - n) z (1 - z)
-        k_n = (1 - z) * torch.addcmul(one, n, n, value=-1)  # dh / da_n = (1 - z)(1 - n^2)
-        k_r = h_prev * torch.addcmul(r, r, r, value=-1)  # d(r * h) / da_r = h r (1 - r)
+        torch.addcmul(z, z, z, value=-1, out=k_z).mul_(h_prev - n)  # dh / da_z = (h - n) z (1 - z)
+        torch.addcmul(one, n, n, value=-1, out=k_n).mul_(1 - z)  # dh / da_n = (1 - z)(1 - n^2)
+        torch.addcmul(r, r, r, value=-1, out=k_r).mul_(h_prev)  # d(r h) / da_r = h r (1 - r)
         if mask is not None:  # a padded step passes the gradient of its state straight through
-            k_z, k_n, d_out, _ = masked(mask, hs.dtype, k_z, k_n, d_out)
+            d_out, _ = masked(mask, hs.dtype, d_out)
+            k_z.mul_(mask)
+            k_n.mul_(mask)
             z = torch.where(mask, z, 1)
-        k_zr = torch.cat((k_z, k_r), dim=2)  # (T, B, 2H): da_zr / d(h, r * h)
-        da_zr, da_n = torch.empty_like(k_zr), torch.empty_like(k_n)
-        dh = d_h
-        for t in reversed(time_order(len(hs), ctx.reverse)):
-            dh = dh + d_out[t]
-            torch.mul(dh, k_n[t], out=da_n[t])
-            d_rh = torch.mm(da_n[t], w_n)  # (B, H)
-            torch.mul(torch.cat((dh, d_rh), dim=1), k_zr[t], out=da_zr[t])
-            dh = torch.addcmul(torch.addcmul(torch.mm(da_zr[t], w_zr), d_rh, r[t]), dh, z[t])
+        d_outs = d_out.unbind(0)
+        # the output gradient of the step read before t joins dh in step t's GEMM
+        d_before = (*d_outs[1:], None) if ctx.reverse else (None, *d_outs[:-1])
+        da = k.view(steps, batch, 3 * hidden)  # gates z, r, n
+        da_zr = da[..., : 2 * hidden]  # (T, B, 2H)
+        k_z_s, k_r_s, k_n_s, da_zr_s, z_s, r_s = per_step(k_z, k_r, k_n, da_zr, z, r)
+        dh = d_h + d_outs[0 if ctx.reverse else -1]
+        for t in reversed(time_order(steps, ctx.reverse)):
+            da_n = k_n_s[t].mul_(dh)  # (B, H)
+            d_rh = torch.mm(da_n, w_n)  # dL / d(r h)
+            k_z_s[t].mul_(dh)  # da_z
+            k_r_s[t].mul_(d_rh)  # da_r
+            if d_before[t] is None:
+                dh_prev = torch.mm(da_zr_s[t], w_zr)
+            else:
+                dh_prev = torch.addmm(d_before[t], da_zr_s[t], w_zr)
+            dh = dh_prev.addcmul_(d_rh, r_s[t]).addcmul_(dh, z_s[t])
         d_w_zr = da_zr.flatten(0, 1).t() @ h_prev.flatten(0, 1)  # (2H, H)
-        d_w_n = da_n.flatten(0, 1).t() @ rh.flatten(0, 1)  # (H, H)
-        d_xw = torch.cat((da_zr, da_n), dim=2)  # (T, B, 3H)
-        return d_xw, torch.cat((d_w_zr, d_w_n)), dh, None, None
+        d_w_n = k_n.flatten(0, 1).t() @ rh.flatten(0, 1)  # (H, H)
+        return da, torch.cat((d_w_zr, d_w_n)), dh, None, None
 
 
 # --------------------------------------------------------------------------- the model

@@ -211,11 +211,15 @@ def write_state(prefixes, parts, hx):
 # 2-core CPU (B=32, T=100, H=128, float32, forward + backward, seqspec's
 # benchmarks/torch_cells.py): the input side Wx x_t + b of every step is one GEMM before the
 # loop, and the loop is a torch.autograd.Function with its backward pass written out. The
-# peephole LSTM takes 2.1x nn.LSTM's time this way, and 7.5x as a plain loop that autograd
-# differentiates (it records and replays ~15 small ops a step). Each step writes straight into
-# the tensors backward keeps; weight gradients are one GEMM over all steps after the backward
-# loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile took 20 s to
-# compile one step and gained nothing.
+# peephole LSTM takes 1.8x nn.LSTM's time this way, and 7.2x as a plain loop that autograd
+# differentiates (it records and replays ~15 small ops a step). A step costs a GEMM and a few
+# small ops of ~2-3 us each, so the rest counts too: each step writes straight into the
+# tensors backward keeps, in place where it can (no (T, B, H) temporaries: at that size an
+# op costs memory traffic, and fresh memory page faults); the views a loop needs are made
+# before it (one made in Python costs ~1 us); the GEMMs read contiguous copies of W^T (~30%
+# faster than through a transposed view); weight gradients are one GEMM over all steps after
+# the backward loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile
+# took 20 s to compile one step and gained nothing.
 
 
 class CellScan(nn.Module):
@@ -262,13 +266,19 @@ class CellScan(nn.Module):
                 out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
             outputs.append(out)
             finals.append(last)
-        out = torch.cat(outputs, dim=-1).transpose(0, 1)  # (B, T, D*S)
-        return out, tuple(torch.stack(part) for part in zip(*finals, strict=True))
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
+        return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def per_step(*tensors):
+    """Each (T, ...) tensor as a tuple of its T steps: views made once before a loop, not in
+    each step (a view made in Python costs about a microsecond; a step is tens of them)."""
+    return tuple(x.unbind(0) for x in tensors)
 
 
 def before(states, first, reverse):
@@ -333,7 +343,8 @@ class JordanScan(torch.autograd.Function):
         """
         act, out_act = ACTIVATIONS[activation], ACTIVATIONS[output_activation]
         steps = xw.shape[0]
-        w_yh_t, w_ho_t = w_yh.t(), w_ho.t()  # (O, H), (H, O)
+        # (O, H), (H, O): contiguous copies, the GEMMs run faster than on transposed views
+        w_yh_t, w_ho_t = w_yh.t().contiguous(), w_ho.t().contiguous()
         ys, ss, hs = [None] * steps, [None] * steps, [None] * steps
         for t in time_order(steps, reverse):
             s_new = torch.add(y, s, alpha=mu)  # y_{t-1} + mu * s_{t-1}

@@ -207,11 +207,15 @@ def write_state(prefixes, parts, hx):
 # 2-core CPU (B=32, T=100, H=128, float32, forward + backward, seqspec's
 # benchmarks/torch_cells.py): the input side Wx x_t + b of every step is one GEMM before the
 # loop, and the loop is a torch.autograd.Function with its backward pass written out. The
-# peephole LSTM takes 2.1x nn.LSTM's time this way, and 7.5x as a plain loop that autograd
-# differentiates (it records and replays ~15 small ops a step). Each step writes straight into
-# the tensors backward keeps; weight gradients are one GEMM over all steps after the backward
-# loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile took 20 s to
-# compile one step and gained nothing.
+# peephole LSTM takes 1.8x nn.LSTM's time this way, and 7.2x as a plain loop that autograd
+# differentiates (it records and replays ~15 small ops a step). A step costs a GEMM and a few
+# small ops of ~2-3 us each, so the rest counts too: each step writes straight into the
+# tensors backward keeps, in place where it can (no (T, B, H) temporaries: at that size an
+# op costs memory traffic, and fresh memory page faults); the views a loop needs are made
+# before it (one made in Python costs ~1 us); the GEMMs read contiguous copies of W^T (~30%
+# faster than through a transposed view); weight gradients are one GEMM over all steps after
+# the backward loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile
+# took 20 s to compile one step and gained nothing.
 
 
 class CellScan(nn.Module):
@@ -255,13 +259,19 @@ class CellScan(nn.Module):
                 out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
             outputs.append(out)
             finals.append(last)
-        out = torch.cat(outputs, dim=-1).transpose(0, 1)  # (B, T, D*S)
-        return out, tuple(torch.stack(part) for part in zip(*finals, strict=True))
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
+        return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def per_step(*tensors):
+    """Each (T, ...) tensor as a tuple of its T steps: views made once before a loop, not in
+    each step (a view made in Python costs about a microsecond; a step is tens of them)."""
+    return tuple(x.unbind(0) for x in tensors)
 
 
 def before(states, first, reverse):
@@ -314,20 +324,27 @@ class PeepholeLSTMScan(torch.autograd.Function):
         Returns the outputs (T, B, H), 0 at padded steps, and the final h, c (B, H).
         """
         steps, batch, hidden = xw.shape[0], xw.shape[1], h.shape[1]
-        w_t = w_hh.t()  # (H, 4H)
-        # each step writes its values straight into the tensors that backward keeps
+        w_t = w_hh.t().contiguous()  # (H, 4H): the GEMM runs faster than on a transposed view
+        # each step writes its values straight into the tensors that backward keeps: gates
+        # starts as Wx x_t + b (one copy for all steps), each step's GEMM adds Wh h_{t-1} and
+        # the activations replace the pre-activations in place
         hs, cs, tcs = (xw.new_empty(steps, batch, hidden) for _ in range(3))
-        gates = xw.new_empty(steps, 4, batch, hidden)  # i, f, g, o
+        gates = xw.new_empty(steps, batch, 4, hidden)  # i, f, g, o
+        gates.view(steps, batch, 4 * hidden).copy_(xw)
+        a_s, if_s, i_s, f_s, g_s, o_s, h_s, c_s, tc_s = per_step(
+            gates.view(steps, batch, 4 * hidden), gates[:, :, :2], *gates.unbind(2), hs, cs, tcs
+        )
         h0, c0 = h, c
         for t in time_order(steps, reverse):
-            a_i, a_f, a_g, a_o = torch.addmm(xw[t], h, w_t).view(batch, 4, hidden).unbind(1)
-            i, f, g, o = gates[t]
-            torch.sigmoid(torch.addcmul(a_i, p_i, c), out=i)
-            torch.sigmoid(torch.addcmul(a_f, p_f, c), out=f)
-            torch.tanh(a_g, out=g)
-            c_t = torch.addcmul(f * c, i, g, out=cs[t])
-            torch.sigmoid(torch.addcmul(a_o, p_o, c_t), out=o)
-            h_t = torch.mul(o, torch.tanh(c_t, out=tcs[t]), out=hs[t])
+            i, f, g, o = i_s[t], f_s[t], g_s[t], o_s[t]
+            a_s[t].addmm_(h, w_t)  # Wx x_t + b + Wh h_{t-1}: (B, 4H)
+            i.addcmul_(p_i, c)  # i and f peek at c_{t-1} (one broadcast addcmul is slower)
+            f.addcmul_(p_f, c)
+            if_s[t].sigmoid_()  # i and f at once: (B, 2, H)
+            g.tanh_()
+            c_t = torch.mul(f, c, out=c_s[t]).addcmul_(i, g)
+            o.addcmul_(p_o, c_t).sigmoid_()
+            h_t = torch.mul(o, torch.tanh(c_t, out=tc_s[t]), out=h_s[t])
             if mask is not None:  # padded step: the state goes through unchanged
                 torch.where(mask[t], h_t, h, out=h_t)
                 torch.where(mask[t], c_t, c, out=c_t)
@@ -340,37 +357,53 @@ class PeepholeLSTMScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out, d_h, d_c):
         w_hh, p_i, p_f, p_o, mask, h0, c0, hs, cs, tc, gates = ctx.saved_tensors
-        hidden = hs.shape[2]
-        i, f, g, o = gates.unbind(1)  # each (T, B, H)
-        h_prev, c_prev = before(hs, h0, ctx.reverse), before(cs, c0, ctx.reverse)
+        steps, batch, hidden = hs.shape
+        i, f, g, o = gates.unbind(2)  # each (T, B, H)
+        c_prev = before(cs, c0, ctx.reverse)
         # How each step's values move with each other, for all steps at once, so that the
-        # loop below is 6 operations a step (s - s * s = s (1 - s), 1 - t * t: one addcmul).
+        # loop below is 4 operations a step (s - s * s = s (1 - s), 1 - t * t: one addcmul).
+        # Each lands where it stays (out=, then in place): no (T, B, H) temporaries. Per step,
+        # k holds [dc_{t-1}, da_i, da_f, da_g] / dc and da_o / dh; the loop multiplies them
+        # by dc and dh in place, which leaves dc_{t-1} (through c) and da = dL / da.
+        k = tc.new_empty(steps, batch, 5, hidden)
+        k_cc, k_i, k_f, k_g, k_o = k.unbind(2)  # each (T, B, H)
         one = tc.new_ones(())
-        k_o = tc * torch.addcmul(o, o, o, value=-1)  # dh / da_o = tanh(c) o (1 - o)
-        k_c = o * torch.addcmul(one, tc, tc, value=-1)  # dh / dc = o (1 - tanh(c)^2) ...
-        k_c = torch.addcmul(k_c, k_o, p_o)  # ... + dh / da_o * p_o (o peeks at c)
-        k_i = g * torch.addcmul(i, i, i, value=-1)  # dc / da_i = g i (1 - i)
-        k_f = c_prev * torch.addcmul(f, f, f, value=-1)  # dc / da_f = c_prev f (1 - f)
-        k_g = i * torch.addcmul(one, g, g, value=-1)  # dc / da_g = i (1 - g^2)
-        k_cc = torch.addcmul(torch.addcmul(f, k_i, p_i), k_f, p_f)  # dc / dc_prev
+        torch.addcmul(o, o, o, value=-1, out=k_o).mul_(tc)  # dh / da_o = tanh(c) o (1 - o)
+        k_c = torch.addcmul(one, tc, tc, value=-1).mul_(o)  # dh / dc = o (1 - tanh(c)^2) ...
+        k_c.addcmul_(k_o, p_o)  # ... + dh / da_o * p_o (o peeks at c)
+        torch.addcmul(i, i, i, value=-1, out=k_i).mul_(g)  # dc / da_i = g i (1 - i)
+        torch.addcmul(f, f, f, value=-1, out=k_f).mul_(c_prev)  # dc / da_f = c_prev f (1 - f)
+        torch.addcmul(one, g, g, value=-1, out=k_g).mul_(i)  # dc / da_g = i (1 - g^2)
+        torch.addcmul(f, k_i, p_i, out=k_cc).addcmul_(k_f, p_f)  # dc / dc_prev
+        carry_s = None
         if mask is not None:  # a padded step passes the gradient of its state straight through
-            *k, d_out, carry = masked(mask, hs.dtype, k_o, k_c, k_i, k_f, k_g, d_out)
-            k_o, k_c, k_i, k_f, k_g = k
-            k_cc = torch.where(mask, k_cc, 1)
-        k = torch.cat((k_i, k_f, k_g, k_o), dim=2)  # (T, B, 4H): da / d(c, c, c, h)
-        da = torch.empty_like(k)  # dL / d(Wx x_t + b), gates i, f, g, o
-        dh, dc = d_h, d_c
-        for t in reversed(time_order(len(hs), ctx.reverse)):
-            dh = dh + d_out[t]
-            dc = torch.addcmul(dc, dh, k_c[t])
-            torch.mul(torch.cat((dc, dc, dc, dh), dim=1), k[t], out=da[t])
-            dc = dc * k_cc[t]
-            dh_prev = torch.mm(da[t], w_hh)
-            dh = dh_prev if mask is None else torch.addcmul(dh_prev, dh, carry[t])
-        d_w_hh = da.flatten(0, 1).t() @ h_prev.flatten(0, 1)  # (4H, H)
-        d_p_i = (da[..., :hidden] * c_prev).sum((0, 1))
-        d_p_f = (da[..., hidden : 2 * hidden] * c_prev).sum((0, 1))
-        d_p_o = (da[..., 3 * hidden :] * cs).sum((0, 1))
+            k_c, d_out, carry = masked(mask, hs.dtype, k_c, d_out)
+            k[:, :, 1:].mul_(mask[..., None])
+            k_cc.masked_fill_(~mask, 1)
+            (carry_s,) = per_step(carry)
+        d_outs = d_out.unbind(0)
+        # the output gradient of the step read before t joins dh in step t's GEMM
+        d_before = (*d_outs[1:], None) if ctx.reverse else (None, *d_outs[:-1])
+        da = k[:, :, 1:].view(steps, batch, 4 * hidden)  # dL / d(Wx x_t + b), gates i, f, g, o
+        k_c_s, k4_s, k_o_s, da_s, dc_s = per_step(k_c, k[:, :, :4], k_o, da, k_cc)
+        dh, dc = d_h + d_outs[0 if ctx.reverse else -1], d_c
+        for t in reversed(time_order(steps, ctx.reverse)):
+            dc = torch.addcmul(dc, dh, k_c_s[t])  # all of dL / dc_t
+            k4_s[t].mul_(dc[:, None])  # dc_{t-1} through c, da_i, da_f, da_g
+            k_o_s[t].mul_(dh)  # da_o
+            if d_before[t] is None:
+                dh_prev = torch.mm(da_s[t], w_hh)
+            else:
+                dh_prev = torch.addmm(d_before[t], da_s[t], w_hh)
+            dh = dh_prev if mask is None else dh_prev.addcmul_(dh, carry_s[t])
+            dc = dc_s[t]
+        d_w_hh = da.flatten(0, 1).t() @ before(hs, h0, ctx.reverse).flatten(0, 1)  # (4H, H)
+        # a peephole's gradient: its gate's da times the state it peeked at, summed over steps
+        # and batch; each product goes into k_c, free by now
+        d_p_i, d_p_f, d_p_o = (
+            torch.mul(da_gate, state, out=k_c).sum((0, 1))
+            for da_gate, state in ((k_i, c_prev), (k_f, c_prev), (k_o, cs))
+        )
         return da, d_w_hh, d_p_i, d_p_f, d_p_o, dh, dc, None, None
 
 

@@ -211,11 +211,15 @@ def write_state(prefixes, parts, hx):
 # 2-core CPU (B=32, T=100, H=128, float32, forward + backward, seqspec's
 # benchmarks/torch_cells.py): the input side Wx x_t + b of every step is one GEMM before the
 # loop, and the loop is a torch.autograd.Function with its backward pass written out. The
-# peephole LSTM takes 2.1x nn.LSTM's time this way, and 7.5x as a plain loop that autograd
-# differentiates (it records and replays ~15 small ops a step). Each step writes straight into
-# the tensors backward keeps; weight gradients are one GEMM over all steps after the backward
-# loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile took 20 s to
-# compile one step and gained nothing.
+# peephole LSTM takes 1.8x nn.LSTM's time this way, and 7.2x as a plain loop that autograd
+# differentiates (it records and replays ~15 small ops a step). A step costs a GEMM and a few
+# small ops of ~2-3 us each, so the rest counts too: each step writes straight into the
+# tensors backward keeps, in place where it can (no (T, B, H) temporaries: at that size an
+# op costs memory traffic, and fresh memory page faults); the views a loop needs are made
+# before it (one made in Python costs ~1 us); the GEMMs read contiguous copies of W^T (~30%
+# faster than through a transposed view); weight gradients are one GEMM over all steps after
+# the backward loop. TorchScript (deprecated) gained ~15% on the plain loop; torch.compile
+# took 20 s to compile one step and gained nothing.
 
 
 class CellScan(nn.Module):
@@ -259,13 +263,19 @@ class CellScan(nn.Module):
                 out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
             outputs.append(out)
             finals.append(last)
-        out = torch.cat(outputs, dim=-1).transpose(0, 1)  # (B, T, D*S)
-        return out, tuple(torch.stack(part) for part in zip(*finals, strict=True))
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
+        return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def per_step(*tensors):
+    """Each (T, ...) tensor as a tuple of its T steps: views made once before a loop, not in
+    each step (a view made in Python costs about a microsecond; a step is tens of them)."""
+    return tuple(x.unbind(0) for x in tensors)
 
 
 def before(states, first, reverse):
@@ -309,11 +319,11 @@ class SigmoidRNNScan(torch.autograd.Function):
 
         Returns the outputs (T, B, H), 0 at padded steps, and the final h (B, H).
         """
-        w_t = w_hh.t()
+        w_t = w_hh.t().contiguous()  # (H, H): the GEMM runs faster than on a transposed view
         hs = torch.empty_like(xw)  # each step writes its state here: what backward keeps
         h0 = h
         for t in time_order(len(xw), reverse):
-            h_t = torch.sigmoid(torch.addmm(xw[t], h, w_t), out=hs[t])
+            h_t = torch.addmm(xw[t], h, w_t, out=hs[t]).sigmoid_()
             if mask is not None:  # padded step: the state goes through unchanged
                 torch.where(mask[t], h_t, h, out=h_t)
             h = h_t
