@@ -273,7 +273,12 @@ def _describe(layer: ir.Layer) -> str:
     return f"{layer.cell}({layer.hidden_size})"
 
 
-def _training(t: spec.Training, head: ir.Head | None, lowering: _Lowering) -> ir.Training:
+def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
+              lowering: _Lowering) -> ir.Training:
+    if t.optimizer == "lstsq" and not isinstance(model, spec.ARLinear):
+        lowering.error(("training", "optimizer"), f"lstsq solves a linear least-squares problem "
+                       f"exactly: only the ar_linear scheme is linear in its weights, and this "
+                       f"model is {model.scheme}; use sgd, momentum or adam")
     if head is None and t.tbptt is not None:
         lowering.error(("training", "tbptt"), "tbptt truncates backpropagation through time, and "
                        "an autoregressive window model has no recurrence")
@@ -396,7 +401,7 @@ def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "")
         max_length=max_length,
         start_token=start_token,
         end_token=end_token,
-        training=_training(doc.training, head, lw),
+        training=_training(doc.training, m, head, lw),
         data=_data(doc.data, m, lw),
         feature_sites=tuple(lw.sites),
     )

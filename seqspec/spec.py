@@ -350,8 +350,10 @@ Model = Annotated[
 class Training(Strict):
     """How the generated train.py trains the model (each value overridable on its command line)."""
 
-    optimizer: Literal["sgd", "momentum", "adam"] = Field(
-        "adam", description="sgd, sgd with momentum 0.9, or Adam."
+    optimizer: Literal["sgd", "momentum", "adam", "lstsq"] = Field(
+        "adam",
+        description="sgd, sgd with momentum 0.9, or Adam; lstsq (ar_linear only): the exact "
+        "ordinary least-squares fit, solved in closed form (epochs and learning_rate unused).",
     )
     learning_rate: float = Field(1e-3, gt=0, le=10, description="Step size.")
     epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(

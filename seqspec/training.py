@@ -57,6 +57,7 @@ class TrainPlan:
     free_decode: bool  # exact match by free-running generate (token decoders)
     metrics: tuple[str, ...]  # the validation metrics besides the loss, in print order
     target: str  # the headline validation metric (the summary line names it)
+    exact: bool  # the model is linear in its weights: --optimizer lstsq solves it in closed form
     defaults: dict[str, object] = field(default_factory=dict)
 
 
@@ -170,6 +171,7 @@ def plan(model: ir.Model) -> TrainPlan:
         free_decode=softmax and dec is not None and dec.input.kind == "tokens",
         metrics=metrics,
         target=metrics[0],
+        exact=model.ar is not None and model.ar.kind == "linear",
         defaults=defaults,
     )
 

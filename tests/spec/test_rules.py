@@ -64,6 +64,19 @@ def test_tbptt_needs_recurrence(problems) -> None:
     assert [p for p, _ in problems(_ar(training={"tbptt": 5}))] == ["training.tbptt"]
 
 
+def test_lstsq_needs_a_linear_model(problems, sequence_model, lower_dict) -> None:
+    exact = {"optimizer": "lstsq"}
+    assert lower_dict(_ar(training=exact)).training.optimizer == "lstsq"
+    mlp = _ar(training=exact)
+    mlp["model"] = {"scheme": "ar_mlp", "order": 3, "hidden": [4]}
+    assert problems(mlp) == [
+        ("training.optimizer", "lstsq solves a linear least-squares problem exactly: only the "
+         "ar_linear scheme is linear in its weights, and this model is ar_mlp; use sgd, "
+         "momentum or adam")]
+    assert [p for p, _ in problems({**sequence_model([LSTM]), "training": exact})] == [
+        "training.optimizer"]
+
+
 def test_data_rules(problems, lower_dict) -> None:
     csv = {"source": "s.csv", "format": "csv", "column": "x"}
     lower_dict(_ar(data={**csv, "window": 3}))

@@ -40,7 +40,12 @@ def build_parser():
     p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
     p.add_argument("--column", default="SUNACTIVITY", help="the CSV column to read")
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
-    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="adam")
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "momentum", "adam", "lstsq"],
+        default="adam",
+        help="lstsq: the exact least-squares fit, in closed form (--epochs and --lr are unused)",
+    )
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=32)
@@ -71,6 +76,8 @@ def check_args(args):
             raise SystemExit(f"--{name.replace('_', '-')} must be positive")
     if not args.lr > 0:
         raise SystemExit("--lr must be positive")
+    if args.optimizer == "lstsq" and args.resume:
+        print("--optimizer lstsq solves in one go: nothing to resume, solving afresh")
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
     if args.data == DATA and not os.path.isabs(DATA):
@@ -396,6 +403,52 @@ def describe(metrics, prefix):
     )
 
 
+# --------------------------------------------------------------------------- exact fit
+ORDER = 9  # p, the window length
+
+
+def least_squares(split):
+    """The weights that minimise the mean squared error over a split, and that error.
+
+    Ordinary least squares in closed form, in float64: the design matrix holds each window
+    newest value first (column i - 1 is x_{t-i}, phi_i's regressor) and a column of ones (c).
+    """
+    design = np.asarray(split["windows"], dtype=np.float64)[:, ::-1]
+    design = np.concatenate([design, np.ones((len(design), 1))], axis=1)
+    targets = np.asarray(split["y"], dtype=np.float64)[:, 0]
+    solution, *_ = np.linalg.lstsq(design, targets, rcond=None)
+    weights = {"ar.phi": solution[:ORDER]}
+    weights["ar.c"] = solution[ORDER:]
+    loss = float(np.mean((design @ solution - targets) ** 2))
+    return weights, loss
+
+
+def fit_exactly(args, paths, data, load, predict, lead=True):
+    """--optimizer lstsq: solve, give the model the weights and judge them as a run's end does.
+
+    No steps, no checkpoint (the solution is a function of the training data alone): writes
+    weights.npz (the float64 solution), metrics.jsonl (one record), final.json and the curves.
+    """
+    weights, loss = least_squares(data.train)
+    load(weights)
+    meta = {"step": 0, "epoch": 1, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
+    if not lead:
+        return meta
+
+    def validate(split):
+        return evaluate(split, predict, args.batch_size, data.std)
+
+    save_npz(paths["weights.npz"], weights)
+    record = {"epoch": 1, "step": 0, "train_loss": loss}
+    if data.size(data.val):
+        record.update({f"val_{k}": v for k, v in validate(data.val).items()})
+    restart_metrics(paths["metrics.jsonl"], 0)
+    log_metrics(paths["metrics.jsonl"], record)
+    print("least squares: " + describe(record, ""))
+    finish(paths, meta, data, validate)
+    return meta
+
+
 # --------------------------------------------------------------------------- processes
 def setup_processes(args):
     """(rank, world size, device). torchrun sets RANK, WORLD_SIZE and LOCAL_RANK."""
@@ -498,6 +551,16 @@ def train(args):
     if lead:
         save_json(os.path.join(args.out, "scaler.json"), {"mean": data.mean, "std": data.std})
     model = Model(weights=init_weights(args.seed), dtype=args.dtype, device=device)
+    if args.optimizer == "lstsq":  # the exact fit, in closed form: no optimizer, no steps
+
+        @torch.no_grad()
+        def predict_exact(inputs):
+            return model(**to_torch(inputs, device, dtype))[0].double().cpu().numpy()
+
+        meta = fit_exactly(args, paths, data, model.load_weights, predict_exact, lead)
+        if world > 1:
+            dist.destroy_process_group()
+        return meta
     optimizer = make_optimizer(args.optimizer, args.lr, model.parameters())
     # where the run stands: a checkpoint holds these, so --resume continues exactly here
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
