@@ -20,10 +20,13 @@ MODULES = [
 ]
 
 
-def corpus(max_chars: int) -> str:
-    """The concatenated source of MODULES, printable ASCII and newlines only."""
+def corpus(max_chars: int, modules: list[str] | None = None) -> str:
+    """The concatenated source of `modules` (default MODULES), printable ASCII and newlines only.
+
+    Modules that are missing or not plain ``.py`` files (frozen, built in) are skipped.
+    """
     parts = []
-    for name in MODULES:
+    for name in MODULES if modules is None else modules:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
             continue
