@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
         table(["model", "spec", "parameters", "epochs", "val accuracy", "test accuracy",
                f"test accuracy, seeds {','.join(map(str, seeds))}", "seconds"], rows),
         "The issue's target: test accuracy >= 97%, with a bidirectional variant. Seconds: one "
-        "run's wall time (other jobs shared the 2 cores).",
+        "run's wall time (train.py from start to exit, scoring included).",
         "",
     ]
     lines += [f"![{png[:-4]}](./{png})" for png in pngs]

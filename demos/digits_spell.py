@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
                 over_seeds(per_seed), f"{result['test_accuracy']:.2%}",
                 f"{result['seconds']:.0f}"]]),
         "The issue's target: exact match >= 95% on held-out images. Seconds: one run's wall "
-        "time (other jobs shared the 2 cores).",
+        "time (train.py from start to exit, scoring included).",
         "",
         examples_md,
     ]
