@@ -38,6 +38,7 @@ class Demo:
     backend: str
     out: Path  # compiled code and training runs
     results: Path  # the .md / .json / .png the demo writes
+    options: list[str] = field(default_factory=list)  # the command line, but --out / --results
     started: float = field(default_factory=time.perf_counter)
 
     def spec(self, stem: str) -> Path:
@@ -73,8 +74,14 @@ class Demo:
                    capture=True)
         return proc.stdout
 
-    def finish(self, markdown: str, numbers: dict, command: str) -> None:
+    @property
+    def command(self) -> str:
+        """The command that reproduces this run (its folders aside)."""
+        return shlex.join(["python", f"demos/{self.name}.py", *self.options])
+
+    def finish(self, markdown: str, numbers: dict) -> None:
         """Write RESULTS/NAME.md (with machine, time and the command) and RESULTS/NAME.json."""
+        command = self.command
         minutes = (time.perf_counter() - self.started) / 60
         info = machine()
         footer = (
@@ -113,13 +120,37 @@ def parse(name: str, description: str, argv: list[str] | None = None,
                         "OUT/results with --quick)")
     if extra is not None:
         extra(p)
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     out = Path(args.out) if args.out else ROOT / "runs" / "demos" / name
     default_results = out / "results" if args.quick else RESULTS  # quick runs stay out of docs
     results = Path(args.results) if args.results else default_results
     demo = Demo(name=name, quick=args.quick, backend=args.backend, out=out.resolve(),
-                results=results.resolve())
+                results=results.resolve(), options=_without_folders(argv))
     return demo, args
+
+
+def _without_folders(argv: list[str]) -> list[str]:
+    """argv without --out / --results and their values: where a run writes is not what it is."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--out", "--results"):
+            skip = True
+        elif not arg.startswith(("--out=", "--results=")):
+            kept.append(arg)
+    return kept
+
+
+def pyplot():
+    """matplotlib.pyplot drawing to files (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 ORDER = ["char_lm", "adding", "sunspots", "digits", "digits_spell"]  # char_lm: also generation

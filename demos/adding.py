@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Demo, load_generated, parse, split_test_indices, table
+from _common import DATA, Demo, load_generated, parse, pyplot, split_test_indices, table
 
 CELLS = ("elman", "lstm", "gru")
 PREFIX = "encoder.layers.0.forward."  # the one recurrent layer of each spec
@@ -188,10 +188,7 @@ def init_weights_of(code: Path) -> dict:
 
 
 def plot_curves(demo: Demo, results: dict, trivial: float, steps: int) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for cell, r in results.items():
@@ -213,10 +210,7 @@ def plot_curves(demo: Demo, results: dict, trivial: float, steps: int) -> str:
 
 
 def plot_gradients(demo: Demo, curves: dict, steps: int) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0), sharey=True)
     colors = {"elman": "C0", "lstm": "C1", "gru": "C2"}
@@ -290,7 +284,6 @@ def main(argv: list[str] | None = None) -> None:
                      solved if solved is not None else "never", f"{r['seconds']:.0f}",
                      f"{curves[cell]['initial']['reach']:.1e}",
                      f"{curves[cell]['trained']['reach']:.1e}"])
-    command = "python demos/adding.py" + (" --quick" if demo.quick else "")
     mses = {cell: numbers["models"][cell]["test_mse"] for cell in CELLS}
     gated = [cell for cell in ("lstm", "gru") if mses[cell] < 0.01]
     verdict = (
@@ -353,7 +346,7 @@ means, unnormalised, are in `adding.json`.
 
 {gradient_text}
 """
-    demo.finish(md, numbers, command)
+    demo.finish(md, numbers)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import yaml
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, ROOT, load_generated, parse, table
+from _common import DATA, ROOT, load_generated, parse, pyplot, table
 
 sys.path.insert(0, str(ROOT / "examples" / "data"))
 from make_corpus import corpus
@@ -163,10 +163,7 @@ def check_scored(code: Path, data: Path, scored: str) -> int:
 
 def plot(path: Path, stages: list[dict], base: dict) -> None:
     """Held-out bits per character after each stage, with the compressors' as lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot([s["step"] for s in stages], [s["bpc"] for s in stages], "o-", color="C0",
@@ -273,9 +270,6 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(["uniform over the vocabulary", f"{math.log2(vocab_size):.3f}"])
     stage_rows = [[i + 1, s["step"], s["lr"], f"{s['chars_seen']:,}", f"{s['train_bpc']:.3f}",
                    f"{s['bpc']:.3f}", f"{s['seconds']:.0f}"] for i, s in enumerate(stages)]
-    command = "python demos/char_lm.py" + (" --quick" if demo.quick else "")
-    if demo.backend != "torch":
-        command += f" --backend {demo.backend}"
     md = [
         "# Character-level language model on Python's own source\n",
         f"`examples/demos/char_lm.yaml` (embedding 64, 2 stacked LSTMs of 256, softmax over "
@@ -320,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         "stages": stages, "generations": generations, "prime": PRIME,
         "train_seconds": round(train_seconds, 1), "backend": demo.backend,
     }
-    demo.finish("\n".join(part.strip("\n") + "\n" for part in md), numbers, command)
+    demo.finish("\n".join(part.strip("\n") + "\n" for part in md), numbers)
 
 
 if __name__ == "__main__":

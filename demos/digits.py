@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, Demo, load_generated, parse, run, split_test_indices, table
+from _common import DATA, Demo, load_generated, parse, pyplot, run, split_test_indices, table
 
 # (spec stem, what the table calls it)
 MODELS = [
@@ -81,10 +81,7 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int = 10) -> np
 
 def plot(demo: Demo, results: dict, counts: np.ndarray | None, best: str) -> list[str]:
     """Validation accuracy per epoch, and the confusion matrix; the PNG names written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     written = []
     fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -169,8 +166,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     n = len(arrays["y"])
     n_test = len(split_test_indices(Path(results[best]["code"]), n, seeds[0]))
-    command = "python demos/digits.py" + ("" if demo.backend == "torch" else
-                                          f" --backend {demo.backend}")
     lines = [
         "# Digits, row by row (many-to-one)",
         "",
@@ -209,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict:
         "confusion": counts.tolist() if counts is not None else None,
         "backend": demo.backend,
     }
-    demo.finish("\n".join(lines), numbers, command)
+    demo.finish("\n".join(lines), numbers)
     return numbers
 
 

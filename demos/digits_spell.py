@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, Demo, load_generated, parse, split_test_indices, table
+from _common import DATA, Demo, load_generated, parse, pyplot, split_test_indices, table
 from digits import (
     add_seeds_option,
     load_digits_arrays,
@@ -83,10 +83,7 @@ def spell_test_images(code: Path, weights: Path, arrays: dict,
 
 def plot_examples(demo: Demo, images: np.ndarray, truth: list[str], spelled: list[str]) -> str:
     """A grid of test images titled with what the decoder spelled (red when wrong)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     columns = 8
     rows = max(1, -(-len(images) // columns))
@@ -107,10 +104,7 @@ def plot_examples(demo: Demo, images: np.ndarray, truth: list[str], spelled: lis
 
 def plot_curves(demo: Demo, history: list[dict]) -> str:
     """Validation token accuracy and exact match per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
     epochs = [h["epoch"] for h in history]
@@ -180,8 +174,6 @@ def main(argv: list[str] | None = None) -> dict:
                if mistake_rows else "")
         )
 
-    command = "python demos/digits_spell.py" + ("" if demo.backend == "torch" else
-                                                f" --backend {demo.backend}")
     lines = [
         "# Digits, spelled (one-to-many)",
         "",
@@ -211,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
         examples_md,
     ]
     lines += [f"![{png[:-4]}](./{png})" for png in pngs]
-    demo.finish("\n".join(lines), numbers, command)
+    demo.finish("\n".join(lines), numbers)
     return numbers
 
 

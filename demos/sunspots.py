@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, Demo, load_generated, parse, table
+from _common import DATA, Demo, load_generated, parse, pyplot, table
 
 CSV = DATA / "sunspots.csv"
 COLUMN = "SUNACTIVITY"
@@ -216,10 +216,7 @@ def train_networks(demo: Demo, values: np.ndarray) -> dict:
 
 def plot(demo: Demo, years, values, start, curves: dict, iterated: dict) -> list[str]:
     """Two PNGs: one-step forecasts vs actual on the test years; one-step vs iterated."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     test_years = years[start:]
     fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -388,8 +385,7 @@ each forecast is fed back as input instead of the actual year.
         "test_years": [int(years[start]), int(years[-1])],
         "series_std": float(values.std()),
     }
-    command = "python demos/sunspots.py" + (" --quick" if demo.quick else "")
-    demo.finish(markdown, numbers, command)
+    demo.finish(markdown, numbers)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,20 @@ def test_demo_specs_compile_lint_clean(backend: str, tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_reproduce_command_is_the_command_line_without_its_folders(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "demos"))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(ROOT / "demos"))
+    argv = ["--quick", "--out", str(tmp_path / "o"), "--backend", "numpy",
+            f"--results={tmp_path / 'r'}"]
+    demo, args = _common.parse("adding", "test", argv)
+    assert demo.command == "python demos/adding.py --quick --backend numpy"
+    assert args.backend == "numpy" and demo.out == (tmp_path / "o").resolve()
+    assert demo.results == (tmp_path / "r").resolve()
+    assert _common.parse("adding", "test", [])[0].command == "python demos/adding.py"
