@@ -49,11 +49,14 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 def _internal(file: str, exc: Exception) -> Problem:
     """An unexpected failure on one file, as a one-line problem (never a traceback)."""
+    if isinstance(exc, MemoryError):  # the machine's limit, not a bug: say so
+        return Problem((), "ran out of memory while checking this file", file, rule="limit")
     detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     return Problem(
         (),
         f"seqspec failed on this file ({detail}); this is a bug in seqspec, please report it",
         file,
+        rule="internal",
     )
 
 
@@ -73,7 +76,8 @@ def _problems_of(file: str, action: Callable[[str], object]) -> list[Problem]:
             raise
         return [_internal(file, exc)]
     except RecursionError as exc:  # a subclass of Exception, but say what it means
-        return [Problem((), f"the file nests too deeply to check ({exc})", file)]
+        return [Problem((), f"the file nests too deeply to check ({exc})", file,
+                        rule="yaml-feature")]
     except Exception as exc:
         return [_internal(file, exc)]
     return []
@@ -87,7 +91,15 @@ def cmd_validate(args: argparse.Namespace, parser: _Parser) -> int:
     from seqspec.api import load
 
     results = [(file, _problems_of(file, load)) for file in args.specs]
-    if args.format == "json":
+    if args.format in ("github", "sarif"):
+        from seqspec import annotate
+
+        every = [p for _, problems in results for p in _sorted(problems)]
+        if args.format == "github":
+            sys.stdout.write(annotate.github(every))
+        else:
+            sys.stdout.write(annotate.sarif(args.specs, every))
+    elif args.format == "json":
         doc = [
             {
                 "file": file,
@@ -326,9 +338,10 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
     p.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "github", "sarif"),
         default="text",
-        help="json: a list of {file, valid, problems} on stdout",
+        help="json: a list of {file, valid, problems} on stdout; github: GitHub Actions "
+        "annotations (::error file=...); sarif: a SARIF 2.1.0 log (code scanning)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no 'ok' lines")
     p.set_defaults(handler=cmd_validate, subparser=p)
@@ -406,6 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `seqspec schema | head`: the reader left; say nothing more
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INVALID
+    except MemoryError:
+        print("seqspec: error: out of memory; the spec, weights or inputs are too large for "
+              "this machine", file=sys.stderr)
         return EXIT_INVALID
     except Exception as exc:  # a bug, reported in one line; KeyboardInterrupt still passes
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
