@@ -228,11 +228,12 @@ def _elsewhere(key: str, loc: tuple[str | int, ...], model: type[BaseModel]) -> 
                 where = "the top level" if where == "<document>" else where
                 return f"; {key!r} belongs one level up, in {where}"
             break
+    here = tuple(p for p in loc[:-1] if p not in _tagged_models())
     below = sorted({name for name, child in _nested_models(model)
                     if key in child.model_fields})
     if below:
-        inside = " or ".join(below)
-        return f"; {key!r} belongs one level down, inside {inside}"
+        inside = " or ".join(format_path((*here, name)) for name in below)
+        return f"; {key!r} belongs one level down, in {inside}"
     return ""
 
 
