@@ -147,7 +147,9 @@ def _prepare(name: str, spec_path: Path, model: ir.Model, model_dir: Path, dtype
                 p.message for p in problems)
             return None
         model_dir.mkdir(parents=True, exist_ok=True)
-        (model_dir / "spec.yaml").write_bytes(spec_path.read_bytes())
+        from seqspec.loader import read_bytes  # read once: a spec from a pipe is gone after
+
+        (model_dir / "spec.yaml").write_bytes(read_bytes(spec_path))
         return dict(ONNX)
     try:
         backend = registry.get(name)
@@ -376,8 +378,12 @@ def _positive(text: str) -> int:
 
 def _backend_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("name at least one backend")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # numpy,numpy compares a backend with itself: a PASS that proves nothing
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} named more than once; a check "
+                                         "compares distinct backends")
+    if len(names) < 2:
+        raise argparse.ArgumentTypeError("name at least two distinct backends to compare")
     return names
 
 

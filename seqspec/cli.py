@@ -67,10 +67,14 @@ def _problems_of(file: str, action: Callable[[str], object]) -> list[Problem]:
     with an errno here comes from writing output and is re-raised for the caller to report.
     (Some library errors subclass OSError without an errno, e.g. a missing Jinja template.)
     """
+    from seqspec.outputs import OutputError
+
     try:
         action(file)
     except SpecError as exc:
         return list(exc.problems)
+    except OutputError:
+        raise  # not the spec's fault: the caller reports it
     except OSError as exc:
         if exc.errno is not None:
             raise
@@ -180,7 +184,10 @@ def cmd_compile(args: argparse.Namespace, parser: _Parser) -> int:
 
     from seqspec import registry
     from seqspec.api import compile_spec, lower_file
+    from seqspec.outputs import OutputError
 
+    if args.output == "":
+        parser.error("-o/--output is empty; name the folder to write into")
     known = registry.names()
     if args.backend not in known:
         close = difflib.get_close_matches(args.backend, known, n=1)
@@ -202,8 +209,12 @@ def cmd_compile(args: argparse.Namespace, parser: _Parser) -> int:
     written: list[Path] = []
     try:
         problems = _problems_of(
-            args.spec, lambda f: written.extend(compile_spec(f, args.backend, args.output))
+            args.spec,
+            lambda f: written.extend(compile_spec(f, args.backend, args.output, args.force)),
         )
+    except OutputError as exc:
+        print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
     except OSError as exc:  # re-raised by _problems_of: not the spec's fault
         where = f": {exc.filename}" if exc.filename else ""
         print(
@@ -387,6 +398,11 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
         help="numpy, torch, tensorflow, or an installed plug-in",
     )
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files in DIR that seqspec did not write (and symlinks, never followed)",
+    )
     p.set_defaults(handler=cmd_compile, subparser=p)
 
     p = sub.add_parser(
