@@ -32,7 +32,7 @@ def test_a_file_seqspec_wrote_is_replaced(tmp_path: Path) -> None:
 def test_a_user_file_is_kept_unless_forced(tmp_path: Path) -> None:
     target = tmp_path / "model.py"
     target.write_text("my own model\n")
-    with pytest.raises(OutputError, match="not written by seqspec.*--force"):
+    with pytest.raises(OutputError, match=r"not written by seqspec.*--force"):
         write_output(target, GENERATED)
     assert target.read_text() == "my own model\n"
     write_output(target, GENERATED, force=True)
