@@ -490,6 +490,26 @@ def _positive(text: str) -> int:
     return value
 
 
+#: --batch times --steps above this would need gigabytes per backend: a typo, not a check.
+MAX_VALUES = 10_000_000
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be within 0..{2**32 - 1}, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def _backend_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -515,14 +535,15 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                    help="comma-separated (default: numpy,torch,tensorflow,onnx)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                    help="precision of every backend but onnx (always float32); default float64")
-    p.add_argument("--seed", type=int, default=0, help="weights, inputs and cotangent seed")
+    p.add_argument("--seed", type=_seed, default=0, help="weights, inputs and cotangent seed")
     p.add_argument("--batch", type=_positive, default=3, help="batch size (default 3)")
     p.add_argument("--steps", type=_positive, default=7, help="sequence length (default 7)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("--verbose", action="store_true", help="one row per state and parameter")
     p.add_argument("--strict", action="store_true", help="a skipped backend fails the check")
     p.add_argument("--jobs", type=_positive, default=1, help="backend processes at once")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds per backend process")
+    p.add_argument("--timeout", type=_seconds, default=900.0,
+                   help="seconds per backend process")
     p.add_argument("--keep", metavar="DIR", help="keep the compiled models and arrays in DIR")
     p.add_argument("--weights", metavar="W.npz",
                    help="check on these canonical weights (the ones that ship) instead of "
@@ -538,6 +559,15 @@ def run_check(args: argparse.Namespace) -> int:
     """Run ``seqspec check``; 0 when every comparison passed, 1 otherwise."""
     if (args.weights or args.inputs) and len(args.specs) != 1:
         args.subparser.error("--weights and --inputs go with exactly one spec")
+    if args.batch * args.steps > MAX_VALUES:
+        args.subparser.error(f"--batch {args.batch} x --steps {args.steps} is over "
+                             f"{MAX_VALUES:,} steps of input; check needs a small batch")
+    if args.keep is not None:
+        try:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            args.subparser.error(f"--keep {args.keep}: cannot use it as a folder "
+                                 f"({exc.strerror})")
     reports = check(args.specs, tuple(args.backends), args.dtype, args.seed, args.batch,
                     args.steps, args.keep, args.jobs, args.timeout, args.weights, args.inputs)
     ok = all(not r.failures(args.strict) for r in reports)

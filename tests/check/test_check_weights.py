@@ -110,3 +110,17 @@ def test_weights_go_with_one_spec(shipped, capsys) -> None:
         run_cli(["check", str(SPEC), str(SPEC), "--weights", str(shipped[0])])
     assert exc.value.code == 2
     assert "exactly one spec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--seed", "-1"], "--seed: must be within 0..4294967295"),
+    (["--timeout", "nan"], "--timeout: must be a positive number of seconds"),
+    (["--batch", "100000000"], "is over 10,000,000 steps of input"),
+    (["--keep", "/dev/null"], "--keep /dev/null: cannot use it as a folder"),
+])
+def test_usage_errors_are_not_internal_errors(flags: list[str], message: str, capsys) -> None:
+    from seqspec import cli
+
+    assert cli.main(["check", str(SPEC), "--backends", "numpy,torch", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "internal error" not in err
