@@ -425,7 +425,8 @@ class Spec(Strict):
         # True == 1 and 1.0 == 1 in Python, but `seqspec: true` and `seqspec: 1.0` are not
         # version 1: the version is an integer, so a future 1.1 can never be read as 1.
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"the spec language version must be the integer 1 (got {value!r})")
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            raise ValueError(f"the spec language version must be the integer 1 (got {shown})")
         return value
 
     @field_validator("description")
