@@ -90,6 +90,8 @@ def _core_scalar(text: str) -> Any:
     """A plain scalar as the YAML 1.2 core schema reads it."""
     if text and text[0] not in _CORE_FIRST:
         return text  # most keys and words: no number, boolean or null starts this way
+    if text.isascii() and text.isdigit():
+        return int(text)  # the commonest number, without a regular expression
     if _CORE_NULL.match(text):
         return None
     if text in _CORE_BOOL:
