@@ -52,6 +52,8 @@ _CORE_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-
 _CORE_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _CORE_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _CORE_FIRST = frozenset("0123456789+-.~nNtTfF")
+#: Longer numbers are refused: no value in a spec needs them, and Python will not print them.
+_MAX_NUMBER_CHARS = 1000
 #: Longer documents with a YAML syntax error keep libyaml's message: re-parsing them with the
 #: pure-Python parser (for its more detailed message) would cost seconds.
 _DETAILED_SYNTAX_ERRORS_BELOW = 100_000
@@ -86,12 +88,24 @@ def _span(node: yaml.Node) -> tuple[int, int, int, int]:
     return (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+def _unreadable(node: yaml.ScalarNode) -> str:
+    """Why a scalar cannot become a value: far too many digits, or not what its tag says."""
+    text = node.value
+    if len(text) > _MAX_NUMBER_CHARS:
+        return (f"a number of {len(text):,} characters is too large for any value in a spec")
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
+    return f"{shown} cannot be read as {_tag(node.tag)}"
+
+
 def _core_scalar(text: str) -> Any:
     """A plain scalar as the YAML 1.2 core schema reads it."""
     if text and text[0] not in _CORE_FIRST:
         return text  # most keys and words: no number, boolean or null starts this way
-    if text.isascii() and text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= _MAX_NUMBER_CHARS:
         return int(text)  # the commonest number, without a regular expression
+    if len(text) > _MAX_NUMBER_CHARS and (_CORE_INT.match(text) or _CORE_HEX.match(text)
+                                          or _CORE_OCT.match(text) or _CORE_FLOAT.match(text)):
+        raise ValueError("too many digits")  # Python refuses to print such an int anyway
     if _CORE_NULL.match(text):
         return None
     if text in _CORE_BOOL:
@@ -168,9 +182,12 @@ class _Builder:
             if node.tag not in _SCALAR_TAGS:
                 raise self.fail(node, path, f"the YAML tag {_tag(node.tag)!r} is not allowed in "
                                 "a spec; use plain values")
-            if not node.style and not self.explicit(node):  # plain: None, or "" from libyaml
-                return _core_scalar(node.value)
-            value = self.constructor.yaml_constructors[node.tag](self.constructor, node)
+            try:
+                if not node.style and not self.explicit(node):  # plain: None, or "" from libyaml
+                    return _core_scalar(node.value)
+                value = self.constructor.yaml_constructors[node.tag](self.constructor, node)
+            except (ValueError, KeyError, TypeError, OverflowError):
+                raise self.fail(node, path, _unreadable(node), rule="type") from None
             if isinstance(value, str):
                 return self.text(value, node, path)
             return value
