@@ -203,11 +203,17 @@ _VALUE_SYNONYMS = {
 }
 
 
-def _value_hint(value: str, options: list[str]) -> str:
-    """``; did you mean X?`` by spelling, else by synonym; empty when neither finds one."""
+def _suggest(value: str, options: list[str]) -> str | None:
+    """The allowed value closest to ``value`` by spelling, else by synonym, else None."""
     match = _close(value, options)
     if match is None:
         match = next((o for o in _VALUE_SYNONYMS.get(value.lower(), ()) if o in options), None)
+    return match
+
+
+def _value_hint(value: str, options: list[str]) -> str:
+    """``; did you mean X?`` (:func:`_suggest`); empty when there is no suggestion."""
+    match = _suggest(value, options)
     return f"; did you mean {match!r}?" if match else ""
 
 
@@ -222,7 +228,7 @@ def _elsewhere(key: str, loc: tuple[str | int, ...], model: type[BaseModel]) -> 
     """Where ``key`` belongs when it is a key one level up or one level down, else ''."""
     for cut in range(len(loc) - 2, -1, -1):  # the nearest enclosing model other than this one
         parent = _model_at(loc[:cut])
-        if parent is not None and parent is not model and cut < len(loc) - 1:
+        if parent is not None and parent is not model:
             if key in parent.model_fields and key not in _DISCRIMINATORS:
                 where = format_path(tuple(p for p in loc[:cut] if p not in _tagged_models()))
                 where = "the top level" if where == "<document>" else where
@@ -367,11 +373,7 @@ def _recover(err: Any, data: Any) -> list[tuple[tuple[str | int, ...], SpecPath,
     object, so one CI round reports them all instead of only the misspelling.
     """
     ctx = err.get("ctx") or {}
-    expected = _expected_tags(ctx)
-    tag = str(ctx.get("tag"))
-    match = _close(tag, expected)
-    if match is None:
-        match = next((o for o in _VALUE_SYNONYMS.get(tag.lower(), ()) if o in expected), None)
+    match = _suggest(str(ctx.get("tag")), _expected_tags(ctx))
     if match is None or match not in _tagged_models():
         return []
     disc, model = _tagged_models()[match]
