@@ -68,12 +68,16 @@ def check_features(model: ir.Model, backend: registry.Backend, doc: loader.Docum
 
 
 def compile_spec(path: str | os.PathLike[str], backend: str,
-                 out_dir: str | os.PathLike[str]) -> list[Path]:
+                 out_dir: str | os.PathLike[str], force: bool = False) -> list[Path]:
     """Compile a spec for ``backend`` into ``out_dir``; return the files written.
 
-    Output is deterministic: the same spec gives the same bytes.
+    Output is deterministic: the same spec gives the same bytes. A file in ``out_dir`` that
+    seqspec did not write is never replaced unless ``force`` (:mod:`seqspec.outputs`); such a
+    refusal, an empty ``out_dir`` or a symlink raise :class:`~seqspec.outputs.OutputError`
+    before any file is written.
     """
     from seqspec import registry  # importlib.metadata and the emitters: not on the validate path
+    from seqspec.outputs import OutputError, check_output, write_output
 
     model, doc = _lower(path)
     try:
@@ -89,12 +93,8 @@ def compile_spec(path: str | os.PathLike[str], backend: str,
         where = data_location(model.data.source, path, out_dir)
         model = dataclasses.replace(model, data=dataclasses.replace(model.data, path=where))
     files = chosen.emit(model)
+    if str(out_dir) == "":  # not read as the current folder
+        raise OutputError('""', "the output folder is empty; name the folder to write into")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel, text in sorted(files.items()):
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        written.append(target)
-    return written
+    targets = [(check_output(out / rel, force), text) for rel, text in sorted(files.items())]
+    return [write_output(target, text, force) for target, text in targets]

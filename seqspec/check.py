@@ -83,6 +83,9 @@ class SpecReport:
     runs: list[BackendRun] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # the spec itself is invalid
+    weights: str = ""  # the --weights file, or "" for check's own random weights
+    inputs: str = ""  # the --inputs file, or "" for check's own random inputs
+    tolerance_scale: float = 1.0  # check_compare.weight_scale of the weights and inputs
 
     def failures(self, strict: bool = False) -> list[str]:
         """Why this spec fails the check (empty: it passes)."""
@@ -100,7 +103,9 @@ class SpecReport:
 
     def as_dict(self, strict: bool = False) -> dict[str, Any]:
         return {"spec": self.spec, "dtype": self.dtype, "seed": self.seed, "batch": self.batch,
-                "steps": self.steps, "passed": not self.failures(strict),
+                "steps": self.steps, "weights": self.weights or None,
+                "inputs": self.inputs or None, "tolerance_scale": self.tolerance_scale,
+                "passed": not self.failures(strict),
                 "problems": self.problems, "backends": [r.as_dict() for r in self.runs],
                 "comparisons": [c.as_dict() for c in self.comparisons],
                 "failures": self.failures(strict)}
@@ -147,7 +152,9 @@ def _prepare(name: str, spec_path: Path, model: ir.Model, model_dir: Path, dtype
                 p.message for p in problems)
             return None
         model_dir.mkdir(parents=True, exist_ok=True)
-        (model_dir / "spec.yaml").write_bytes(spec_path.read_bytes())
+        from seqspec.loader import read_bytes  # read once: a spec from a pipe is gone after
+
+        (model_dir / "spec.yaml").write_bytes(read_bytes(spec_path))
         return dict(ONNX)
     try:
         backend = registry.get(name)
@@ -243,18 +250,100 @@ def _compare(report: SpecReport) -> None:
         assert a is not None and a.result is not None and b.result is not None
         dtype = "float64" if a.dtype == b.dtype == "float64" else "float32"
         report.comparisons += compare_results((a.name, b.name), a.result, b.result, dtype,
-                                              gradients=a.gradients and b.gradients)
+                                              gradients=a.gradients and b.gradients,
+                                              scale=report.tolerance_scale)
+
+
+def load_inputs(path: str | os.PathLike[str], model: ir.Model,
+                dtype: str) -> dict[str, np.ndarray]:
+    """Read ``--inputs``: the keyword arguments of ``Model.forward``, checked against the model.
+
+    The keys must be exactly those the scheme takes (docs/generated-api.md); token ids must
+    be integers within the vocabulary, features finite, lengths within the steps. Raises
+    ``ValueError`` naming every problem.
+    """
+    import numpy as np
+
+    from seqspec.testing import make_inputs
+    from seqspec.weights import read_arrays
+
+    given = read_arrays(path)
+    like = make_inputs(model, batch=2, steps=3, seed=0, dtype=dtype)
+    problems = [f"missing {k!r}" for k in like if k not in given]
+    problems += [f"unexpected {k!r} (this model takes {', '.join(like)})"
+                 for k in given if k not in like]
+    out: dict[str, np.ndarray] = {}
+    batch = {len(v) for v in given.values() if np.ndim(v) >= 1}
+    if len(batch) > 1:
+        problems.append(f"the arrays disagree on the batch size ({sorted(batch)})")
+    for key, ref in like.items():
+        if key not in given:
+            continue
+        value = given[key]
+        # dims: B (any), then T (any) for sequences, then the model's own sizes
+        free = 2 if key in ("x", "y_in") else 1
+        if np.ndim(value) != ref.ndim or value.shape[free:] != ref.shape[free:]:
+            want = ", ".join(["B", "T"][:free] + [str(n) for n in ref.shape[free:]])
+            problems.append(f"{key!r} has shape {value.shape}, expected ({want})")
+            continue
+        if np.issubdtype(ref.dtype, np.integer):
+            if not np.issubdtype(value.dtype, np.integer):
+                problems.append(f"{key!r} must hold integers, not {value.dtype}")
+                continue
+        elif not np.issubdtype(value.dtype, np.floating) or not np.isfinite(value).all():
+            problems.append(f"{key!r} must hold finite floating-point numbers")
+            continue
+        out[key] = value.astype(ref.dtype)
+    for key in ("x", "y_in"):
+        stack = model.encoder if key == "x" else model.decoder
+        if key in out and stack is not None and stack.input.kind == "tokens":
+            ids = out[key]
+            if ids.size and (ids.min() < 0 or ids.max() >= stack.input.vocab_size):
+                problems.append(f"{key!r} holds token ids outside 0..{stack.input.vocab_size - 1}")
+    for key, seq in (("lengths", "y_in" if model.scheme == "one_to_many" else "x"),
+                     ("x_lengths", "x"), ("y_lengths", "y_in")):
+        if key in out and seq in out and out[key].size:
+            steps = out[seq].shape[1]
+            if out[key].min() < 1 or out[key].max() > steps:
+                problems.append(f"{key!r} must be within 1..{steps}")
+    if problems:
+        raise ValueError("inputs do not fit the model: " + "; ".join(problems))
+    return out
+
+
+def _given_weights(path: str | os.PathLike[str], model: ir.Model) -> dict[str, np.ndarray]:
+    import numpy as np
+
+    from seqspec.weights import load_npz
+
+    weights = load_npz(path, model)
+    bad = sorted(k for k, v in weights.items() if not np.isfinite(v).all())
+    if bad:
+        raise ValueError(f"weights hold NaN or inf in {', '.join(bad)}")
+    return weights
 
 
 def check(specs: list[str | os.PathLike[str]], backends: tuple[str, ...] = ALL_BACKENDS,
           dtype: str = "float64", seed: int = 0, batch: int = 3, steps: int = 7,
           workdir: str | os.PathLike[str] | None = None, jobs: int = 1,
-          timeout: float = 900.0) -> list[SpecReport]:
-    """Check every spec with every backend; one worker process per backend for all specs."""
+          timeout: float = 900.0, weights: str | os.PathLike[str] | None = None,
+          inputs: str | os.PathLike[str] | None = None) -> list[SpecReport]:
+    """Check every spec with every backend; one worker process per backend for all specs.
+
+    ``weights`` and ``inputs`` (``.npz``, one spec only) replace the random weights and
+    inputs: the check then runs on the artifact that ships, with tolerances scaled by
+    :func:`~seqspec.check_compare.weight_scale`.
+    """
+    import zipfile
+
     from seqspec.api import _lower
+    from seqspec.check_compare import weight_scale
     from seqspec.errors import SpecError
     from seqspec.testing import make_inputs, output_cotangent
     from seqspec.weights import random_weights, save_npz
+
+    if (weights is not None or inputs is not None) and len(specs) != 1:
+        raise ValueError("--weights and --inputs go with exactly one spec")
 
     with tempfile.TemporaryDirectory(prefix="seqspec-check-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
@@ -271,10 +360,32 @@ def check(specs: list[str | os.PathLike[str]], backends: tuple[str, ...] = ALL_B
                 continue
             folder = work / f"spec{i}"
             folder.mkdir(parents=True, exist_ok=True)
-            inputs = make_inputs(model, batch=batch, steps=steps, seed=seed, dtype=dtype)
-            g = output_cotangent(output_shape(model, inputs), seed=seed + 1, dtype=dtype)
-            save_npz(folder / "weights.npz", random_weights(model, seed))
-            save_npz(folder / "inputs.npz", inputs)
+            source = weights
+            try:
+                values = (random_weights(model, seed) if weights is None
+                          else _given_weights(weights, model))
+                source = inputs
+                batch_inputs = (make_inputs(model, batch=batch, steps=steps, seed=seed,
+                                            dtype=dtype)
+                                if inputs is None else load_inputs(inputs, model, dtype))
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+                # a file that is not an .npz, or arrays that do not fit: one line, no traceback
+                detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+                detail = detail.removeprefix(f"{source} ")
+                report.problems = [f"{source}: error: {detail}".splitlines()[0][:500]]
+                continue
+            report.weights = str(weights or "")
+            report.inputs = str(inputs or "")
+            if inputs is not None:  # the header says what ran
+                first = next(iter(batch_inputs.values()))
+                report.batch = len(first)
+                seq = batch_inputs.get("x", batch_inputs.get("y_in"))
+                report.steps = seq.shape[1] if seq is not None else 0
+            if weights is not None or inputs is not None:
+                report.tolerance_scale = weight_scale(values, batch_inputs)
+            g = output_cotangent(output_shape(model, batch_inputs), seed=seed + 1, dtype=dtype)
+            save_npz(folder / "weights.npz", values)
+            save_npz(folder / "inputs.npz", batch_inputs)
             save_npz(folder / "d_outputs.npz", {"d_outputs": g})
             for name in backends:
                 run = BackendRun(name)
@@ -305,6 +416,11 @@ def format_text(report: SpecReport, verbose: bool = False, strict: bool = False)
     """The human report: backends, then one row per quantity group and pair."""
     lines = [f"seqspec check {report.spec} ({report.dtype}, seed {report.seed}, "
              f"batch {report.batch}, steps {report.steps})"]
+    if report.weights or report.inputs:
+        given = ", ".join(f"{what} {path}" for what, path in (("weights", report.weights),
+                                                             ("inputs", report.inputs)) if path)
+        lines.append(f"  on {given}; absolute tolerances x{report.tolerance_scale:.3g} "
+                     "(the size of the weights and inputs)")
     lines += [f"  {p}" for p in report.problems]
     for run in report.runs:
         lines.append(f"  {run.name:<11} {run.label()}")
@@ -374,10 +490,34 @@ def _positive(text: str) -> int:
     return value
 
 
+#: --batch times --steps above this would need gigabytes per backend: a typo, not a check.
+MAX_VALUES = 10_000_000
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be within 0..{2**32 - 1}, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def _backend_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("name at least one backend")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # numpy,numpy compares a backend with itself: a PASS that proves nothing
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} named more than once; a check "
+                                         "compares distinct backends")
+    if len(names) < 2:
+        raise argparse.ArgumentTypeError("name at least two distinct backends to compare")
     return names
 
 
@@ -395,23 +535,41 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                    help="comma-separated (default: numpy,torch,tensorflow,onnx)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                    help="precision of every backend but onnx (always float32); default float64")
-    p.add_argument("--seed", type=int, default=0, help="weights, inputs and cotangent seed")
+    p.add_argument("--seed", type=_seed, default=0, help="weights, inputs and cotangent seed")
     p.add_argument("--batch", type=_positive, default=3, help="batch size (default 3)")
     p.add_argument("--steps", type=_positive, default=7, help="sequence length (default 7)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("--verbose", action="store_true", help="one row per state and parameter")
     p.add_argument("--strict", action="store_true", help="a skipped backend fails the check")
     p.add_argument("--jobs", type=_positive, default=1, help="backend processes at once")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds per backend process")
+    p.add_argument("--timeout", type=_seconds, default=900.0,
+                   help="seconds per backend process")
     p.add_argument("--keep", metavar="DIR", help="keep the compiled models and arrays in DIR")
+    p.add_argument("--weights", metavar="W.npz",
+                   help="check on these canonical weights (the ones that ship) instead of "
+                   "random ones; one spec only")
+    p.add_argument("--inputs", metavar="X.npz",
+                   help="check on these inputs (Model.forward's keyword arguments) instead of "
+                   "random ones; one spec only")
     p.set_defaults(func=run_check, handler=lambda args, _parser: run_check(args), subparser=p)
     return p
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``seqspec check``; 0 when every comparison passed, 1 otherwise."""
+    if (args.weights or args.inputs) and len(args.specs) != 1:
+        args.subparser.error("--weights and --inputs go with exactly one spec")
+    if args.batch * args.steps > MAX_VALUES:
+        args.subparser.error(f"--batch {args.batch} x --steps {args.steps} is over "
+                             f"{MAX_VALUES:,} steps of input; check needs a small batch")
+    if args.keep is not None:
+        try:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            args.subparser.error(f"--keep {args.keep}: cannot use it as a folder "
+                                 f"({exc.strerror})")
     reports = check(args.specs, tuple(args.backends), args.dtype, args.seed, args.batch,
-                    args.steps, args.keep, args.jobs, args.timeout)
+                    args.steps, args.keep, args.jobs, args.timeout, args.weights, args.inputs)
     ok = all(not r.failures(args.strict) for r in reports)
     if args.format == "json":
         print(json.dumps({"passed": ok, "specs": [r.as_dict(args.strict) for r in reports]},

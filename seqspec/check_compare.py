@@ -33,7 +33,10 @@ class Tolerance:
     value: float
 
     def __str__(self) -> str:
-        return f"{self.kind}<={self.value:.0e}"
+        text = f"{self.value:.0e}"
+        if float(text) != self.value:  # a tolerance scaled to the weights' size
+            text = f"{self.value:.2e}"
+        return f"{self.kind}<={text}"
 
     def ratio(self, max_abs: float, scale: float) -> float:
         """Error over allowance: <= 1 passes."""
@@ -43,13 +46,34 @@ class Tolerance:
         return max_abs / allowed
 
 
-def tolerance(group: str, dtype: str) -> Tolerance:
-    """The tolerance for a quantity of ``group`` compared in ``dtype``."""
+def tolerance(group: str, dtype: str, scale: float = 1.0) -> Tolerance:
+    """The tolerance for a quantity of ``group`` compared in ``dtype``.
+
+    ``scale`` (>= 1) widens the absolute tolerances for weights and inputs larger than the
+    default-init range (:func:`weight_scale`); relative ones are scale-free already.
+    """
     if dtype == "float64":
-        return Tolerance("abs", F64_ATOL)
+        return Tolerance("abs", F64_ATOL * scale)
     if group == "grads":
         return Tolerance("rel", F32_GRAD_RTOL)
-    return Tolerance("abs", F32_ATOL)
+    return Tolerance("abs", F32_ATOL * scale)
+
+
+def weight_scale(weights: Mapping[str, Any], inputs: Mapping[str, Any]) -> float:
+    """How much larger than the default-init range the given weights and float inputs are.
+
+    ``max(1, max|w|) * max(1, max|x|)`` over every weight and every float input: a sum of
+    products ``w * x`` rounds with an error proportional to the size of its terms, so the
+    absolute tolerances, set for weights and inputs within [-1, 1] (docs/check.md), grow by
+    this factor for trained weights or unnormalised inputs. It is 1 for ``check``'s own
+    random weights and inputs.
+    """
+    def largest(arrays: Any) -> float:
+        values = [float(np.max(np.abs(a))) for a in arrays
+                  if np.issubdtype(np.asarray(a).dtype, np.floating) and np.size(a)]
+        return max([1.0, *values])
+
+    return largest(weights.values()) * largest(inputs.values())
 
 
 @dataclass
@@ -82,9 +106,9 @@ def _json_float(x: float) -> float | str:
 
 
 def compare_arrays(group: str, name: str, pair: tuple[str, str], a: Any, b: Any,
-                   dtype: str) -> Comparison:
+                   dtype: str, scale: float = 1.0) -> Comparison:
     """Compare one quantity; missing sides, shape mismatches and NaN/inf fail."""
-    tol = tolerance(group, dtype)
+    tol = tolerance(group, dtype, scale)
     inf = float("inf")
     if a is None or b is None:
         missing = pair[0] if a is None else pair[1]
@@ -106,15 +130,19 @@ def compare_arrays(group: str, name: str, pair: tuple[str, str], a: Any, b: Any,
 
 def compare_results(pair: tuple[str, str], a: Mapping[str, Mapping[str, Any]],
                     b: Mapping[str, Mapping[str, Any]], dtype: str,
-                    gradients: bool = True) -> list[Comparison]:
-    """Every quantity of two runner results: outputs, each state, each gradient (if asked)."""
+                    gradients: bool = True, scale: float = 1.0) -> list[Comparison]:
+    """Every quantity of two runner results: outputs, each state, each gradient (if asked).
+
+    ``scale``: :func:`weight_scale` of the weights and inputs both sides ran on.
+    """
     out = []
     for group in GROUPS:
         if group == "grads" and not gradients:
             continue
         ga, gb = a.get(group) or {}, b.get(group) or {}
         for name in sorted(set(ga) | set(gb)):
-            out.append(compare_arrays(group, name, pair, ga.get(name), gb.get(name), dtype))
+            out.append(compare_arrays(group, name, pair, ga.get(name), gb.get(name), dtype,
+                                      scale))
     return out
 
 

@@ -49,11 +49,14 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 def _internal(file: str, exc: Exception) -> Problem:
     """An unexpected failure on one file, as a one-line problem (never a traceback)."""
+    if isinstance(exc, MemoryError):  # the machine's limit, not a bug: say so
+        return Problem((), "ran out of memory while checking this file", file, rule="limit")
     detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     return Problem(
         (),
         f"seqspec failed on this file ({detail}); this is a bug in seqspec, please report it",
         file,
+        rule="internal",
     )
 
 
@@ -64,16 +67,21 @@ def _problems_of(file: str, action: Callable[[str], object]) -> list[Problem]:
     with an errno here comes from writing output and is re-raised for the caller to report.
     (Some library errors subclass OSError without an errno, e.g. a missing Jinja template.)
     """
+    from seqspec.outputs import OutputError
+
     try:
         action(file)
     except SpecError as exc:
         return list(exc.problems)
+    except OutputError:
+        raise  # not the spec's fault: the caller reports it
     except OSError as exc:
         if exc.errno is not None:
             raise
         return [_internal(file, exc)]
     except RecursionError as exc:  # a subclass of Exception, but say what it means
-        return [Problem((), f"the file nests too deeply to check ({exc})", file)]
+        return [Problem((), f"the file nests too deeply to check ({exc})", file,
+                        rule="yaml-feature")]
     except Exception as exc:
         return [_internal(file, exc)]
     return []
@@ -87,7 +95,15 @@ def cmd_validate(args: argparse.Namespace, parser: _Parser) -> int:
     from seqspec.api import load
 
     results = [(file, _problems_of(file, load)) for file in args.specs]
-    if args.format == "json":
+    if args.format in ("github", "sarif"):
+        from seqspec import annotate
+
+        every = [p for _, problems in results for p in _sorted(problems)]
+        if args.format == "github":
+            sys.stdout.write(annotate.github(every))
+        else:
+            sys.stdout.write(annotate.sarif(args.specs, every))
+    elif args.format == "json":
         doc = [
             {
                 "file": file,
@@ -168,7 +184,10 @@ def cmd_compile(args: argparse.Namespace, parser: _Parser) -> int:
 
     from seqspec import registry
     from seqspec.api import compile_spec, lower_file
+    from seqspec.outputs import OutputError
 
+    if args.output == "":
+        parser.error("-o/--output is empty; name the folder to write into")
     known = registry.names()
     if args.backend not in known:
         close = difflib.get_close_matches(args.backend, known, n=1)
@@ -190,8 +209,12 @@ def cmd_compile(args: argparse.Namespace, parser: _Parser) -> int:
     written: list[Path] = []
     try:
         problems = _problems_of(
-            args.spec, lambda f: written.extend(compile_spec(f, args.backend, args.output))
+            args.spec,
+            lambda f: written.extend(compile_spec(f, args.backend, args.output, args.force)),
         )
+    except OutputError as exc:
+        print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
     except OSError as exc:  # re-raised by _problems_of: not the spec's fault
         where = f": {exc.filename}" if exc.filename else ""
         print(
@@ -326,9 +349,10 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
     p.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "github", "sarif"),
         default="text",
-        help="json: a list of {file, valid, problems} on stdout",
+        help="json: a list of {file, valid, problems} on stdout; github: GitHub Actions "
+        "annotations (::error file=...); sarif: a SARIF 2.1.0 log (code scanning)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no 'ok' lines")
     p.set_defaults(handler=cmd_validate, subparser=p)
@@ -374,6 +398,11 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
         help="numpy, torch, tensorflow, or an installed plug-in",
     )
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files in DIR that seqspec did not write (and symlinks, never followed)",
+    )
     p.set_defaults(handler=cmd_compile, subparser=p)
 
     p = sub.add_parser(
@@ -406,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `seqspec schema | head`: the reader left; say nothing more
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INVALID
+    except MemoryError:
+        print("seqspec: error: out of memory; the spec, weights or inputs are too large for "
+              "this machine", file=sys.stderr)
         return EXIT_INVALID
     except Exception as exc:  # a bug, reported in one line; KeyboardInterrupt still passes
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

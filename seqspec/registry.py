@@ -28,6 +28,10 @@ class Backend:
     emit: Callable[[ir.Model], Mapping[str, str]]  # model -> {relative path: file text}
     framework: str  # the import name of what generated code needs, e.g. "torch"
     description: str = ""
+    #: model -> how the generated model's own parameter count differs from the canonical one:
+    #: (layer prefix, difference, reason) per layer that differs; None: it never differs.
+    #: ``seqspec inspect`` shows the result; it must not import the framework.
+    native_parameters: Callable[[ir.Model], list[tuple[str, int, str]]] | None = None
 
 
 def _load(name: str) -> Backend:

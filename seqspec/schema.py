@@ -30,9 +30,46 @@ _DESCRIPTION = (
 )
 
 
+def _tagged_union(node: dict[str, Any]) -> dict[str, Any]:
+    """pydantic's ``oneOf`` + OpenAPI ``discriminator`` as plain JSON Schema ``if``/``then``.
+
+    JSON Schema validators ignore ``discriminator``; over a ``oneOf`` they report the branch
+    that failed least, often the wrong one ("'layers' was unexpected" for a ``many_to_one``
+    spec checked as ``ar_linear``). Here the tag key is required and its allowed values
+    listed (a misspelled ``cell:`` is reported at ``cell``), and each value selects exactly
+    one definition, so every other error is reported against the right kind.
+    """
+    key = node["discriminator"]["propertyName"]
+    mapping = node["discriminator"]["mapping"]
+    out = {k: v for k, v in node.items() if k not in ("discriminator", "oneOf")}
+    out.update({
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"enum": list(mapping)}},
+        "allOf": [
+            {"if": {"properties": {key: {"const": tag}}, "required": [key]},
+             "then": {"$ref": ref}}
+            for tag, ref in mapping.items()
+        ],
+    })
+    return out
+
+
+def _rewrite(node: Any) -> Any:
+    """Every tagged union in the schema rewritten by :func:`_tagged_union`."""
+    if isinstance(node, dict):
+        node = {k: _rewrite(v) for k, v in node.items()}
+        if "discriminator" in node and "oneOf" in node:
+            node = _tagged_union(node)
+        return node
+    if isinstance(node, list):
+        return [_rewrite(v) for v in node]
+    return node
+
+
 def json_schema() -> dict[str, Any]:
     """The schema as a dict, with ``$schema``, ``$id``, a title and a description first."""
-    body = spec.Spec.model_json_schema(mode="validation")
+    body = _rewrite(spec.Spec.model_json_schema(mode="validation"))
     body.pop("title", None)
     body.pop("description", None)
     return {

@@ -422,8 +422,11 @@ class Spec(Strict):
     @field_validator("seqspec", mode="before")
     @classmethod
     def _version_is_a_number(cls, value: object) -> object:
-        if isinstance(value, bool):  # True == 1 in Python; `seqspec: true` is not version 1
-            raise ValueError("must be 1, the version of the spec language")
+        # True == 1 and 1.0 == 1 in Python, but `seqspec: true` and `seqspec: 1.0` are not
+        # version 1: the version is an integer, so a future 1.1 can never be read as 1.
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            raise ValueError(f"the spec language version must be the integer 1 (got {shown})")
         return value
 
     @field_validator("description")

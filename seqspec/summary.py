@@ -127,6 +127,52 @@ def _ar_rows(ar: ir.AR) -> list[Row]:
     return out
 
 
+@dataclass(frozen=True)
+class NativeCount:
+    """A framework's own parameter count of the generated model, and why it differs."""
+
+    backend: str
+    total: int
+    #: (layer prefix, native minus canonical, reason), one per layer that differs.
+    differences: tuple[tuple[str, int, str], ...]
+
+
+def native_counts(model: ir.Model) -> list[NativeCount]:
+    """Each registered backend's native count (torch's ``parameters()``, Keras'
+    ``count_params()``), computed from the IR by the backend's own rule, never by importing a
+    framework. A backend without a rule holds exactly the canonical parameters."""
+    from seqspec import registry
+
+    out = []
+    for name in registry.names():
+        try:
+            backend = registry.get(name)
+        except Exception:  # a broken plug-in: inspect still shows everything else
+            continue
+        rule = backend.native_parameters
+        differences = tuple(rule(model)) if rule is not None else ()
+        out.append(NativeCount(name, model.parameter_count + sum(d for _, d, _ in differences),
+                               differences))
+    return out
+
+
+def _native_lines(counts: list[NativeCount]) -> list[str]:
+    """The text block under the table: one line per backend, then each reason once."""
+    width = max(len(c.backend) for c in counts)
+    digits = max(len(f"{c.total:,}") for c in counts)
+    lines = ["native parameter counts (each framework's own count of the generated model):"]
+    for c in counts:
+        diff = sum(d for _, d, _ in c.differences)
+        note = "the canonical layout" if not c.differences else f"{diff:+,}"
+        lines.append(f"  {c.backend.ljust(width)}  {c.total:>{digits},}  {note}")
+        reasons: dict[str, list[str]] = {}
+        for prefix, d, reason in c.differences:
+            reasons.setdefault(reason, []).append(f"{prefix} {d:+,}")
+        for reason, layers in reasons.items():
+            lines.append(f"    {reason}: {', '.join(layers)}")
+    return lines
+
+
 def as_json(model: ir.Model, file: str) -> dict[str, object]:
     """The ``--format json`` document."""
     return {
@@ -136,6 +182,12 @@ def as_json(model: ir.Model, file: str) -> dict[str, object]:
         "rows": [asdict(r) for r in rows(model)],
         "total_parameters": model.parameter_count,
         "counting": COUNTING_NOTE,
+        "native_parameters": {
+            c.backend: {"total": c.total, "differences": [
+                {"layer": prefix, "difference": d, "reason": reason}
+                for prefix, d, reason in c.differences]}
+            for c in native_counts(model)
+        },
     }
 
 
@@ -175,6 +227,8 @@ def as_table(model: ir.Model, file: str) -> str:
         *(fmt(line) for line in body),
         rule,
         fmt(total),
+        "",
+        *_native_lines(native_counts(model)),
         "",
         _wrap(COUNTING_NOTE),
     ]

@@ -84,10 +84,22 @@ def save_npz(path: str | os.PathLike[str], weights: Mapping[str, np.ndarray]) ->
     os.replace(tmp, path)
 
 
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, never unpickling anything.
+
+    Raises ``ValueError`` for a file that is not an ``.npz`` (numpy would otherwise try to
+    read it as a pickle and say so, which misleads) or holds object arrays.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError(f"{path} is not an .npz file (a zip archive of .npy arrays)")
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
 def load_npz(path: str | os.PathLike[str], model: ir.Model | None = None) -> dict[str, np.ndarray]:
     """Read a canonical ``.npz`` (never with pickle); check it against ``model`` if given."""
-    with np.load(path, allow_pickle=False) as data:
-        weights = {k: data[k] for k in data.files}
+    weights = read_arrays(path)
     if model is not None:
         check_weights(model, weights)
     return weights

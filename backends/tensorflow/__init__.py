@@ -8,6 +8,7 @@ seqspec only, never TensorFlow.
 
 from __future__ import annotations
 
+from seqspec.backends.tensorflow.counts import native_parameters
 from seqspec.backends.tensorflow.emitter import FEATURES, emit
 
 from seqspec.registry import Backend
@@ -18,6 +19,7 @@ backend = Backend(
     features=FEATURES,
     emit=emit,
     framework="tensorflow",
+    native_parameters=native_parameters,
     description="Keras 3 on TensorFlow: fused (cuDNN) layers where they fit, compiled loops",
 )
 

@@ -8,6 +8,7 @@ pass. Importing this package imports the emitter only, never torch.
 
 from __future__ import annotations
 
+from seqspec.backends.torch.counts import native_parameters
 from seqspec.backends.torch.emitter import FEATURES, emit
 
 from seqspec.registry import Backend
@@ -18,6 +19,7 @@ backend = Backend(
     features=FEATURES,
     emit=emit,
     framework="torch",
+    native_parameters=native_parameters,
     description="PyTorch nn.Module: fused nn.LSTM / nn.GRU / nn.RNN where exact, explicit cells "
     "elsewhere; CUDA when available.",
 )

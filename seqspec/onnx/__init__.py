@@ -55,14 +55,30 @@ def export(model: ir.Model, weights: Mapping[str, np.ndarray]) -> onnx.ModelProt
     return to_onnx(model, weights)
 
 
+def written_by_seqspec(head: bytes) -> bool:
+    """Whether an ONNX file starting with ``head`` was exported by seqspec.
+
+    Protobuf writes fields in number order: ``ir_version`` (1), then ``producer_name`` (2),
+    which seqspec sets to "seqspec".
+    """
+    return b"\x12\x07seqspec" in head[:32]
+
+
 def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
-                weights: str | os.PathLike[str] | None = None, seed: int = 0) -> Path:
+                weights: str | os.PathLike[str] | None = None, seed: int = 0,
+                force: bool = False) -> Path:
     """Export a spec file to ``out`` with weights from ``weights`` (.npz) or ``init_weights``.
 
-    Raises :class:`SpecError` (located) for an invalid spec or what ONNX cannot express, and
-    ``ValueError`` for weights that do not fit the model.
+    Raises :class:`SpecError` (located) for an invalid spec or what ONNX cannot express,
+    ``ValueError`` for weights that do not fit the model, and
+    :class:`~seqspec.outputs.OutputError` for an output path that may not be written (a file
+    seqspec did not write, unless ``force``; a symlink; an empty path).
     """
     import onnx
+
+    from seqspec.outputs import check_output, write_output
+
+    check_output(out, force, written_by_seqspec)  # before the (slow) export
 
     from seqspec.api import _lower
     from seqspec.weights import init_weights, load_npz
@@ -74,12 +90,7 @@ def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
     values = load_npz(weights, model) if weights is not None else init_weights(model, seed)
     proto = export(model, values)
     onnx.checker.check_model(proto, full_check=True)
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(proto.SerializeToString())
-    os.replace(tmp, target)
-    return target
+    return write_output(out, proto.SerializeToString(), force, written_by_seqspec)
 
 
 # ---------------------------------------------------------------------------- command line
@@ -98,14 +109,21 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("-o", "--output", required=True, help="the file to write, e.g. model.onnx")
     p.add_argument("--weights", help="canonical weights (.npz) to embed; default: init_weights")
     p.add_argument("--seed", type=int, default=0, help="seed of init_weights (default 0)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a file seqspec did not write (or a symlink, never followed)")
     p.set_defaults(func=run_export)
     return p
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Run ``seqspec export``: 0 on success, 1 on any error (printed, located)."""
+    from seqspec.outputs import OutputError
+
     try:
-        path = export_file(args.spec, args.output, args.weights, args.seed)
+        path = export_file(args.spec, args.output, args.weights, args.seed, args.force)
+    except OutputError as exc:
+        print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
+        return 1
     except SpecError as exc:
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)

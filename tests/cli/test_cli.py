@@ -55,8 +55,9 @@ def test_validate_json(capsys) -> None:
     assert doc[1]["valid"] is False
     assert doc[1]["problems"] == [{
         "file": "tests/invalid/misspelled_key.yaml", "line": 9, "column": 7,
-        "path": "model.layers[0].hiden_size",
+        "end_line": 9, "end_column": 17, "path": "model.layers[0].hiden_size",
         "message": "unknown key 'hiden_size'; did you mean 'hidden_size'?",
+        "rule": "unknown-key", "severity": "error",
     }]
 
 
@@ -245,7 +246,8 @@ def test_compile_unwritable_output(fake_registry, tmp_path: Path, capsys) -> Non
     code, out, err = run(["compile", "examples/elman_lm.yaml", "-b", "fake", "-o",
                           str(blocker / "out")], capsys)
     assert (code, out) == (1, "")
-    assert err.startswith(f"{blocker / 'out'}: error: cannot write the generated files")
+    assert err.startswith(f"{blocker / 'out'}"), err
+    assert ": error: cannot " in err and "Not a directory" in err
 
 
 def test_compile_numpy_for_real(tmp_path: Path, capsys) -> None:

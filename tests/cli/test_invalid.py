@@ -7,6 +7,7 @@ by the test instead of stored (a file over the size limit, a directory, a missin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from seqspec import cli
+from seqspec.errors import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "tests" / "invalid"
@@ -29,8 +31,26 @@ def _make_directory(folder: Path) -> None:
     (folder / "directory.yaml").mkdir()
 
 
+def _make_fifo(folder: Path) -> None:
+    os.mkfifo(folder / "fifo.yaml")  # no writer: opening it for reading must not wait
+
+
+def _make_device(folder: Path) -> None:
+    (folder / "device.yaml").symlink_to("/dev/zero")  # endless: reading it must not grow
+
+
+def _make_many_problems(folder: Path) -> None:
+    """Close to 1 MB, with 45,000 unknown keys: refused quickly, the first 100 reported."""
+    head = ("seqspec: 1\nname: big\nmodel:\n  scheme: many_to_many\n"
+            "  input: {kind: features, size: 3}\n  head: {kind: regression}\n"
+            "  layers:\n    - cell: gru\n      hidden_size: 4\n")
+    keys = "".join(f"      key{i}: {i}\n" for i in range(45_000))
+    (folder / "many_problems.yaml").write_text(head + keys)
+
+
 #: Inputs the test creates (under tmp_path/tests/invalid, run from tmp_path).
-GENERATED = {"oversized": _make_oversized, "directory": _make_directory}
+GENERATED = {"oversized": _make_oversized, "directory": _make_directory, "fifo": _make_fifo,
+             "device": _make_device, "many_problems": _make_many_problems}
 
 
 def _workdir(name: str, tmp_path: Path) -> Path:
@@ -65,7 +85,8 @@ def test_validate_reports_exactly(name: str, tmp_path: Path, monkeypatch, capsys
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("name", ["several_errors", "alias_bomb", "binary_garbage", "directory"])
+@pytest.mark.parametrize("name", ["several_errors", "alias_bomb", "binary_garbage", "directory",
+                                  "fifo", "device", "many_problems"])
 def test_validate_in_a_real_process(name: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "seqspec", "validate", f"tests/invalid/{name}.yaml"],
@@ -137,8 +158,11 @@ def test_json_format_for_invalid_specs(monkeypatch, capsys) -> None:
     lines = _expected("several_errors")
     assert len(first) == len(lines)
     for problem, line in zip(first, lines, strict=True):
-        assert set(problem) == {"file", "line", "column", "path", "message"}
+        assert set(problem) == {"file", "line", "column", "end_line", "end_column", "path",
+                                "message", "rule", "severity"}
         where = f"{problem['file']}:{problem['line']}:{problem['column']}"
         assert line == f"{where}: error: {problem['path']}: {problem['message']}"
+        assert problem["rule"] in RULES and problem["severity"] == "error"
+        assert (problem["end_line"], problem["end_column"]) > (problem["line"], problem["column"])
     assert doc[1]["problems"][0]["line"] is None
     assert doc[1]["problems"][0]["message"] == "no such file"

@@ -50,3 +50,17 @@ def test_hook_entry_passes_valid_and_fails_invalid(hook: dict, tmp_path: Path, m
     assert capsys.readouterr() == ("", "")  # quiet when all is well
     assert cli.main([*args, good.name, bad.name]) == 1
     assert capsys.readouterr().err.startswith("bad.seqspec.yaml:9:7: error: ")
+
+
+@pytest.mark.parametrize("fmt", ["github", "sarif"])
+def test_hook_entry_with_a_ci_format(hook: dict, fmt: str, tmp_path: Path, monkeypatch,
+                                     capsys) -> None:
+    """``args: [--format, github|sarif]`` (README, .pre-commit-hooks.yaml) refuses the commit
+    and prints the annotations on standard output."""
+    bad = tmp_path / "bad.seqspec.yaml"
+    shutil.copy2(ROOT / "tests" / "invalid" / "misspelled_key.yaml", bad)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*shlex.split(hook["entry"])[1:], "--format", fmt, bad.name]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "hiden_size" in out and "unknown-key" in out
