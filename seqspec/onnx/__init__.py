@@ -86,7 +86,7 @@ def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
 
 
 def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``seqspec export SPEC --format F -o OUT [--weights W.npz] [--seed N] [--steps N]``."""
+    """Register ``seqspec export SPEC --format F -o OUT [--weights W] [--seed N] [--steps N]``."""
     p = subparsers.add_parser(
         "export",
         help="export a spec with its weights for deployment (ONNX, TorchScript, "

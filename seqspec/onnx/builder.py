@@ -27,7 +27,7 @@ from onnx import helper
 
 from seqspec import __version__, ir
 from seqspec.onnx.graph import FLOAT, INT64, OPSET, Graph
-from seqspec.onnx.layers import Seq, zeros_like_batch, jordan_layer, standard_layer
+from seqspec.onnx.layers import Seq, jordan_layer, standard_layer, zeros_like_batch
 
 INT64_MIN = -(2**63)
 
