@@ -68,13 +68,14 @@ def has_time(model: ir.Model) -> bool:
     return model.ar is None
 
 
-def example_inputs(model: ir.Model, steps: int, batch: int = 2) -> dict[str, np.ndarray]:
+def example_inputs(model: ir.Model, steps: int, batch: int = 2,
+                   seed: int = 0) -> dict[str, np.ndarray]:
     """Inputs of ``steps`` steps (decoders too) that tracing and torch.export record."""
     from seqspec.testing import make_inputs
 
-    inputs = make_inputs(model, batch=batch, steps=steps, dtype="float32")
-    if model.decoder is not None and "y_in" in inputs:  # make_inputs shortens decoders
-        dec = make_inputs(model, batch=batch, steps=steps + 2, dtype="float32")
+    inputs = make_inputs(model, batch=batch, steps=steps, seed=seed, dtype="float32")
+    if model.decoder is not None:  # make_inputs gives decoders 2 steps fewer
+        dec = make_inputs(model, batch=batch, steps=steps + 2, seed=seed, dtype="float32")
         for key in ("y_in", "y_lengths") + (("lengths",) if model.scheme == "one_to_many"
                                              else ()):
             if key in dec:

@@ -249,6 +249,23 @@ class CellScan(nn.Module):
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
+class RecordingContext:
+    """What a scan's forward needs of an autograd context when it runs without autograd."""
+
+    needs_input_grad = ()  # nothing is kept for a backward pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def run_scan(scan, *args):
+    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
+    cannot hold a Python autograd.Function, and what it records is for inference."""
+    if torch.jit.is_tracing():
+        return scan.forward(RecordingContext(), *args)
+    return scan.apply(*args)
+
+
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
@@ -302,7 +319,8 @@ class ResetBeforeGRU(CellScan):
         return xw + F.pad(bias_hn, (2 * len(bias_hn), 0))
 
     def scan(self, xw, state, mask, reverse, sfx):
-        return ResetBeforeGRUScan.apply(xw, getattr(self, "weight_hh" + sfx), *state, mask, reverse)
+        w_hh = getattr(self, "weight_hh" + sfx)
+        return run_scan(ResetBeforeGRUScan, xw, w_hh, *state, mask, reverse)
 
 
 class ResetBeforeGRUScan(torch.autograd.Function):

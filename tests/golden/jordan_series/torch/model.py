@@ -237,6 +237,23 @@ class CellScan(nn.Module):
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
+class RecordingContext:
+    """What a scan's forward needs of an autograd context when it runs without autograd."""
+
+    needs_input_grad = ()  # nothing is kept for a backward pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def run_scan(scan, *args):
+    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
+    cannot hold a Python autograd.Function, and what it records is for inference."""
+    if torch.jit.is_tracing():
+        return scan.forward(RecordingContext(), *args)
+    return scan.apply(*args)
+
+
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
@@ -296,7 +313,7 @@ class Jordan(CellScan):
     def scan(self, xw, state, mask, reverse, sfx):
         w_yh, w_ho, b_o = (getattr(self, n + sfx) for n in ("weight_yh", "weight_ho", "bias_o"))
         options = (self.context_decay, self.activation, self.output_activation)
-        return JordanScan.apply(xw, w_yh, w_ho, b_o, *state, mask, reverse, *options)
+        return run_scan(JordanScan, xw, w_yh, w_ho, b_o, *state, mask, reverse, *options)
 
 
 class JordanScan(torch.autograd.Function):

@@ -263,6 +263,23 @@ class CellScan(nn.Module):
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
 
 
+class RecordingContext:
+    """What a scan's forward needs of an autograd context when it runs without autograd."""
+
+    needs_input_grad = ()  # nothing is kept for a backward pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def run_scan(scan, *args):
+    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
+    cannot hold a Python autograd.Function, and what it records is for inference."""
+    if torch.jit.is_tracing():
+        return scan.forward(RecordingContext(), *args)
+    return scan.apply(*args)
+
+
 def time_order(steps, reverse):
     """The steps in the order a direction reads them."""
     return range(steps - 1, -1, -1) if reverse else range(steps)
@@ -311,7 +328,7 @@ class PeepholeLSTM(CellScan):
 
     def scan(self, xw, state, mask, reverse, sfx):
         w_hh, p_i, p_f, p_o = (getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
-        return PeepholeLSTMScan.apply(xw, w_hh, p_i, p_f, p_o, *state, mask, reverse)
+        return run_scan(PeepholeLSTMScan, xw, w_hh, p_i, p_f, p_o, *state, mask, reverse)
 
 
 class PeepholeLSTMScan(torch.autograd.Function):

@@ -330,6 +330,8 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
+    if lengths is not None and torch.compiler.is_exporting():
+        return run_fused_masked(rnn, x, hx, step_mask(lengths, x.shape[1], padding))
     if hx is not None and len(hx) == 1:
         hx = hx[0]  # nn.RNN and nn.GRU take h0 alone, nn.LSTM takes (h0, c0)
     if lengths is None:
@@ -341,6 +343,57 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
         out, hx = rnn(packed, hx)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # 0 at padding
     return out, hx if isinstance(hx, tuple) else (hx,)
+
+
+#: torch's step function of each fused layer's mode (the equations of nn.LSTM / nn.GRU / nn.RNN).
+FUSED_CELLS = {
+    "LSTM": torch.lstm_cell,
+    "GRU": torch.gru_cell,
+    "RNN_TANH": torch.rnn_tanh_cell,
+    "RNN_RELU": torch.rnn_relu_cell,
+}
+
+
+def run_fused_masked(rnn, x, hx, mask):
+    """run_fused's numbers without packed sequences, for torch.export.
+
+    torch.export cannot record pack_padded_sequence (the packed batch sizes are data). Here each
+    layer and direction of the fused module steps through time with torch's own cell function
+    and its parameters; at a padded step (mask False) the state is carried unchanged (selected,
+    never multiplied) and the output is 0. The backward direction walks from the last step, so
+    it starts at each row's last valid step for either padding. It runs for inference: the
+    dropout of a multi-layer module between its layers is not applied.
+    """
+    cell = FUSED_CELLS[rnn.mode]
+    directions = 2 if rnn.bidirectional else 1
+    parts = 2 if rnn.mode == "LSTM" else 1
+    steps, batch = x.shape[1], x.shape[0]
+    valid = mask.t()[..., None]  # (T, B, 1)
+    inputs = x.transpose(0, 1)  # (T, B, F), time major
+    finals = []
+    for layer in range(rnn.num_layers):
+        outputs = []
+        for d in range(directions):
+            suffix = f"_l{layer}" + ("_reverse" if d else "")
+            weights = [getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)]
+            if rnn.bias:
+                weights += [getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)]
+            k = layer * directions + d  # the row of h_n
+            if hx is None:
+                state = tuple(x.new_zeros(batch, rnn.hidden_size) for _ in range(parts))
+            else:
+                state = tuple(h[k] for h in hx)
+            ys = []
+            for t in range(steps - 1, -1, -1) if d else range(steps):
+                new = cell(inputs[t], state if parts == 2 else state[0], *weights)
+                new = new if isinstance(new, tuple) else (new,)
+                state = tuple(torch.where(valid[t], n, s) for n, s in zip(new, state, strict=True))
+                ys.append(torch.where(valid[t], new[0], torch.zeros_like(new[0])))
+            outputs.append(torch.stack(ys[::-1] if d else ys))  # (T, B, H) in time order
+            finals.append(state)
+        inputs = outputs[0] if directions == 1 else torch.cat(outputs, dim=-1)
+    hx = tuple(torch.stack([f[i] for f in finals]) for i in range(parts))
+    return inputs.transpose(0, 1), hx
 
 
 def write_state(prefixes, parts, hx):
