@@ -108,7 +108,9 @@ def _torch_module(module: Any, weights: Mapping[str, np.ndarray], names: list[st
             outputs, states = self.model(**dict(zip(names, inputs, strict=True)))
             return {"outputs": outputs, **states}
 
-    return Deployed().eval()
+    # an inference artifact: parameters without gradients (an explicit cell's traced loop
+    # writes into views in place, which autograd refuses when it tracks them)
+    return Deployed().eval().requires_grad_(False)
 
 
 def _tensors(inputs: Mapping[str, np.ndarray]) -> tuple[Any, ...]:

@@ -103,3 +103,18 @@ def test_steps_below_one_and_an_invalid_spec_are_refused(tmp_path, capsys):
     code, _, err = _export(capsys, bad, "--format", "torchscript", "-o", tmp_path / "m.pt")
     assert code == 1 and f"{bad}:3:" in err
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "torch-export"])
+def test_a_fixed_length_artifact_refuses_other_lengths(fmt, tmp_path, capsys):
+    """Never a silent answer for a length it was not recorded for (an error from torch)."""
+    torch = pytest.importorskip("torch")
+    out = tmp_path / OUT[fmt]
+    code, _, err = _export(capsys, PEEPHOLE, "--format", fmt, "-o", out, "--steps", 4)
+    assert code == 0, err
+    loaded = torch.jit.load(str(out)) if fmt == "torchscript" else \
+        torch.export.load(str(out)).module()
+    assert loaded(torch.randn(3, 4, 6))["outputs"].shape == (3, 4, 5)
+    for steps in (3, 5):
+        with pytest.raises((RuntimeError, AssertionError)):  # torch.export: a guard
+            loaded(torch.randn(3, steps, 6))
