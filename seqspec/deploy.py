@@ -119,22 +119,30 @@ def _tensors(inputs: Mapping[str, np.ndarray]) -> tuple[Any, ...]:
     return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values())
 
 
+def _fixed_steps(module: Any, steps: int | None, tool: str) -> int | None:
+    """The number of steps to record: None (any) unless the model has explicit cells."""
+    if not hasattr(module, "CellScan"):  # every recurrent layer is a fused module
+        return None
+    if steps is None:
+        raise ExportError(
+            f"this model has explicit cells (peephole LSTM, Jordan, reset_before GRU or "
+            f"sigmoid Elman) whose time loop {tool} fixes to the length it records: give "
+            "--steps N to export it for N steps, or use --format onnx or savedmodel for any "
+            "length")
+    return steps
+
+
 def _write_torchscript(model: ir.Model, module: Any, weights: Mapping[str, np.ndarray],
                        steps: int | None, tmp: Path) -> None:
     import torch
 
-    explicit = hasattr(module, "CellScan")  # a time loop that tracing unrolls
-    if explicit and steps is None:
-        raise ExportError(
-            "this model has explicit cells (peephole LSTM, Jordan, reset_before GRU or "
-            "sigmoid Elman) whose time loop torch.jit.trace unrolls: give --steps N to export "
-            "it for N steps, or use --format onnx or savedmodel for any length")
+    steps = _fixed_steps(module, steps, "torch.jit.trace")
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
     example = _tensors(example_inputs(model, steps or 6, batch=3))
     with torch.no_grad():
         traced = torch.jit.trace(wrapped, example, strict=False, check_trace=False)
-    meta = {"inputs": names, "steps": steps if explicit else None, "spec": model.name}
+    meta = {"inputs": names, "steps": steps, "spec": model.name}
     torch.jit.save(traced, str(tmp), _extra_files={"seqspec.json": json.dumps(meta)})
 
 
@@ -143,18 +151,18 @@ def _write_torch_export(model: ir.Model, module: Any, weights: Mapping[str, np.n
     import torch
     from torch.export import Dim
 
-    if has_time(model) and steps is None:
-        raise ExportError(
-            "torch.export fixes the number of steps of recurrent layers (nn.RNN, nn.GRU and "
-            "nn.LSTM decompose into a loop over them): give --steps N (shorter sequences are "
-            "padded to N, with lengths where the spec has variable_length), or use --format "
-            "onnx or savedmodel for any length")
+    steps = _fixed_steps(module, steps, "torch.export")
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
-    example = _tensors(example_inputs(model, steps or 6, batch=3))
-    batch = Dim("batch", min=1, max=2**20)
-    shapes = tuple({0: batch} for _ in names)
-    program = torch.export.export(wrapped, example, dynamic_shapes=(shapes,))
+    inputs = example_inputs(model, steps or 6, batch=3)
+    batch, time = Dim("batch", min=1, max=2**20), Dim("steps", min=1, max=2**20)
+    shapes = []
+    for name, value in inputs.items():
+        dims = {0: batch}
+        if steps is None and name in ("x", "y_in"):  # the sequences: time is dim 1
+            dims[1] = time if name == "x" else Dim("decoder_steps", min=1, max=2**20)
+        shapes.append(dims)
+    program = torch.export.export(wrapped, _tensors(inputs), dynamic_shapes=(tuple(shapes),))
     torch.export.save(program, str(tmp))
 
 
@@ -192,7 +200,7 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
     with tempfile.TemporaryDirectory(prefix="seqspec-export-") as work:
         module = _compile(spec, FORMATS[fmt], Path(work) / "model")
         # the artifact is made next to its target and renamed into place only when complete
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")  # same suffix (.pt2)
         try:
             _WRITERS[fmt](model, module, values, steps, tmp)
             os.replace(tmp, target)
