@@ -157,7 +157,7 @@ def _write_torch_export(model: ir.Model, module: Any, weights: Mapping[str, np.n
     inputs = example_inputs(model, steps or 6, batch=3)
     batch, time = Dim("batch", min=1, max=2**20), Dim("steps", min=1, max=2**20)
     shapes = []
-    for name, value in inputs.items():
+    for name in inputs:
         dims = {0: batch}
         if steps is None and name in ("x", "y_in"):  # the sequences: time is dim 1
             dims[1] = time if name == "x" else Dim("decoder_steps", min=1, max=2**20)

@@ -6,9 +6,9 @@ random canonical weights, reloaded as an application would (``torch.jit.load``,
 batch sizes and lengths other than those it was recorded with; outputs (and, for the torch
 formats and ONNX, every final state) equal the generated model's in float32 within 1e-5.
 The torch formats of models with explicit cells (whose Python time loop tracing and
-torch.export fix to one length) are recorded for STEPS steps: they are compared at that length, with other batch sizes
-and, where the spec has variable lengths, other lengths inside it; without --steps they refuse
-in one line (tested in test_cli.py).
+torch.export fix to one length) are recorded for STEPS steps: they are compared at that
+length, with other batch sizes and, where the spec has variable lengths, other lengths inside
+it; without --steps they refuse in one line (tested in test_cli.py).
 """
 
 from __future__ import annotations
