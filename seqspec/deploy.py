@@ -119,16 +119,16 @@ def _tensors(inputs: Mapping[str, np.ndarray]) -> tuple[Any, ...]:
     return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values())
 
 
-def _fixed_steps(module: Any, steps: int | None, tool: str) -> int | None:
+def _fixed_steps(module: Any, steps: int | None) -> int | None:
     """The number of steps to record: None (any) unless the model has explicit cells."""
     if not hasattr(module, "CellScan"):  # every recurrent layer is a fused module
         return None
     if steps is None:
         raise ExportError(
-            f"this model has explicit cells (peephole LSTM, Jordan, reset_before GRU or "
-            f"sigmoid Elman) whose time loop {tool} fixes to the length it records: give "
-            "--steps N to export it for N steps, or use --format onnx or savedmodel for any "
-            "length")
+            "this model has explicit cells (peephole LSTM, Jordan, reset_before GRU or "
+            "sigmoid Elman) whose time loop torch.jit.trace unrolls for the length it records: "
+            "give --steps N to export it for N steps, or use --format torch-export, onnx or "
+            "savedmodel for any length")
     return steps
 
 
@@ -136,7 +136,7 @@ def _write_torchscript(model: ir.Model, module: Any, weights: Mapping[str, np.nd
                        steps: int | None, tmp: Path) -> None:
     import torch
 
-    steps = _fixed_steps(module, steps, "torch.jit.trace")
+    steps = _fixed_steps(module, steps)
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
     example = _tensors(example_inputs(model, steps or 6, batch=3))
@@ -151,15 +151,14 @@ def _write_torch_export(model: ir.Model, module: Any, weights: Mapping[str, np.n
     import torch
     from torch.export import Dim
 
-    steps = _fixed_steps(module, steps, "torch.export")
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
-    inputs = example_inputs(model, steps or 6, batch=3)
+    inputs = example_inputs(model, 6, batch=3)
     batch, time = Dim("batch", min=1, max=2**20), Dim("steps", min=1, max=2**20)
     shapes = []
     for name in inputs:
         dims = {0: batch}
-        if steps is None and name in ("x", "y_in"):  # the sequences: time is dim 1
+        if name in ("x", "y_in"):  # the sequences: time is dim 1
             dims[1] = time if name == "x" else Dim("decoder_steps", min=1, max=2**20)
         shapes.append(dims)
     program = torch.export.export(wrapped, _tensors(inputs), dynamic_shapes=(tuple(shapes),))

@@ -5,10 +5,10 @@ random canonical weights, reloaded as an application would (``torch.jit.load``,
 ``torch.export.load``, ``tf.saved_model.load``, an onnxruntime session) and run on inputs of
 batch sizes and lengths other than those it was recorded with; outputs (and, for the torch
 formats and ONNX, every final state) equal the generated model's in float32 within 1e-5.
-The torch formats of models with explicit cells (whose Python time loop tracing and
-torch.export fix to one length) are recorded for STEPS steps: they are compared at that
-length, with other batch sizes and, where the spec has variable lengths, other lengths inside
-it; without --steps they refuse in one line (tested in test_cli.py).
+TorchScript files of models with explicit cells (whose Python time loop tracing unrolls)
+are recorded for STEPS steps: they are compared at that length, with other batch sizes and,
+where the spec has variable lengths, other lengths inside it; without --steps they are
+refused in one line (tested in test_cli.py).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def artifact(tmp_path_factory):
             else:
                 from seqspec.deploy import export_artifact
 
-                if fmt != "savedmodel" and has_time(model) and _explicit(model):
+                if fmt == "torchscript" and has_time(model) and _explicit(model):
                     steps = STEPS
                 export_artifact(example, fmt, out, weights, steps=steps)
             cache[key] = (out, steps, weights_for(model))
