@@ -10,13 +10,16 @@ used in an application.
 What each format keeps dynamic (measured with torch 2.13 and TensorFlow 2.21 / Keras 3):
 
 * ``savedmodel``: batch and time. ``serve({name: tensor})`` returns the outputs.
-* ``torchscript`` (``torch.jit.trace``; ``torch.jit.script`` cannot compile the generated model:
-  its API takes dicts of optional states and builds them with f-strings): batch and time when
-  every layer is a fused nn.RNN / nn.GRU / nn.LSTM, whose trace is one operator. An explicit
-  cell's time loop is unrolled by tracing, so such a model is traced for ``steps`` steps.
-* ``torch-export``: batch only. torch.export specialises the time dimension of nn.RNN / nn.GRU /
-  nn.LSTM (they decompose into a loop over steps), so a recurrent model is exported for
-  ``steps`` steps; with variable lengths, shorter sequences are padded to them.
+* ``torch-export``: batch and time. nn.RNN / nn.GRU / nn.LSTM would fix the number of steps
+  (they decompose into a loop over them) and packed sequences cannot be recorded at all, so
+  under ``torch.compiler.is_exporting()`` the generated model runs every recurrent layer as
+  one scan operator over its step function, masked by selection.
+* ``torchscript`` (``torch.jit.trace``; ``torch.jit.script`` cannot compile the generated
+  model: it converts arbitrary inputs with ``torch.as_tensor``, takes initial states as an
+  optional dict built with f-strings, and its explicit cells are autograd Functions): batch
+  and time when every layer is a fused nn.RNN / nn.GRU / nn.LSTM, whose trace (packed
+  sequences included) is one operator. An explicit cell's time loop is unrolled by tracing,
+  so such a model is traced for ``steps`` steps and refuses other lengths.
 
 torch artifacts take the forward inputs positionally in the order of :func:`input_names` and
 return a dict: ``outputs`` and every final state by its key (docs/generated-api.md).
