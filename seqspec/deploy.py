@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,9 @@ def _compile(spec: str | os.PathLike[str], backend: str, folder: Path) -> Any:
     from seqspec.api import compile_spec
     from seqspec.generated import import_model
 
+    if backend == "tensorflow":  # TensorFlow's C++ start-up notes, unless the user asks for them
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
     compile_spec(spec, backend, folder)
     return import_model(folder, prefix=f"_seqspec_export_{backend}")
 
@@ -143,7 +147,9 @@ def _write_torchscript(model: ir.Model, module: Any, weights: Mapping[str, np.nd
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
     example = _tensors(example_inputs(model, steps or 6, batch=3))
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch.as_tensor of an input that already is a tensor is recorded as the identity
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(wrapped, example, strict=False, check_trace=False)
     meta = {"inputs": names, "steps": steps, "spec": model.name}
     torch.jit.save(traced, str(tmp), _extra_files={"seqspec.json": json.dumps(meta)})
