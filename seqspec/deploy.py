@@ -210,7 +210,13 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
         # the artifact is made next to its target and renamed into place only when complete
         tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")  # same suffix (.pt2)
         try:
-            _WRITERS[fmt](model, module, values, steps, tmp)
+            try:
+                _WRITERS[fmt](model, module, values, steps, tmp)
+            except (ExportError, ModuleNotFoundError, OSError):
+                raise
+            except Exception as exc:  # the framework's own refusal, as one line
+                detail = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+                raise ExportError(f"{fmt} export failed ({detail})") from exc
             os.replace(tmp, target)
         finally:
             if tmp.is_dir() and not tmp.is_symlink():

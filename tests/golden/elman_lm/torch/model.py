@@ -145,6 +145,13 @@ LAYOUT = {
 # --------------------------------------------------------------------------- helpers
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def run_fused(rnn, x, hx, lengths=None, padding="right"):
     """Run a fused nn.RNN / nn.GRU / nn.LSTM over x (B, T, F): returns (outputs, states).
 
@@ -152,7 +159,7 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
-    if torch.compiler.is_exporting():
+    if exporting():
         return run_fused_scan(rnn, x, hx)
     if hx is not None and len(hx) == 1:
         hx = hx[0]  # nn.RNN and nn.GRU take h0 alone, nn.LSTM takes (h0, c0)
@@ -170,7 +177,7 @@ FUSED_CELLS = {
 
 
 def run_fused_scan(rnn, x, hx, mask=None):
-    """run_fused's numbers as scans over time, for torch.export.
+    """run_fused's numbers as scans over time, for torch.export (see exporting()).
 
     torch.export can record neither packed sequences (their batch sizes are data) nor a fused
     layer for any number of steps (nn.LSTM and the others decompose into a loop over them,

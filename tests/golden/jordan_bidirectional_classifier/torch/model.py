@@ -185,6 +185,13 @@ DERIVATIVES = {
 }
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def step_mask(lengths, steps, padding):
     """(B, T) bool, True at valid steps: a row's first lengths[b] steps, or its last when
     the padding is on the left."""
@@ -261,7 +268,7 @@ class CellScan(nn.Module):
         for d, sfx in enumerate(self.suffixes):
             xw = self.project(x, sfx)  # (T, B, G*H)
             args = (xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
-            if torch.compiler.is_exporting():  # (torch.export cannot save a scan in autocast)
+            if exporting():  # no autocast there: torch.export cannot save a scan inside it
                 out, *last = self.scan_exporting(*args)
             else:
                 # the recurrence runs in the parameters' precision even under autocast: only the

@@ -314,6 +314,13 @@ ACTIVATIONS = {
 }
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def step_mask(lengths, steps, padding):
     """(B, T) bool, True at valid steps: a row's first lengths[b] steps, or its last when
     the padding is on the left."""
@@ -330,7 +337,7 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
-    if torch.compiler.is_exporting():
+    if exporting():
         mask = None if lengths is None else step_mask(lengths, x.shape[1], padding)
         return run_fused_scan(rnn, x, hx, mask)
     if hx is not None and len(hx) == 1:
@@ -356,7 +363,7 @@ FUSED_CELLS = {
 
 
 def run_fused_scan(rnn, x, hx, mask=None):
-    """run_fused's numbers as scans over time, for torch.export.
+    """run_fused's numbers as scans over time, for torch.export (see exporting()).
 
     torch.export can record neither packed sequences (their batch sizes are data) nor a fused
     layer for any number of steps (nn.LSTM and the others decompose into a loop over them,

@@ -181,6 +181,13 @@ LAYOUT = {
 # --------------------------------------------------------------------------- helpers
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def run_fused(rnn, x, hx, lengths=None, padding="right"):
     """Run a fused nn.RNN / nn.GRU / nn.LSTM over x (B, T, F): returns (outputs, states).
 
@@ -188,7 +195,7 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
-    if torch.compiler.is_exporting():
+    if exporting():
         return run_fused_scan(rnn, x, hx)
     if hx is not None and len(hx) == 1:
         hx = hx[0]  # nn.RNN and nn.GRU take h0 alone, nn.LSTM takes (h0, c0)
@@ -206,7 +213,7 @@ FUSED_CELLS = {
 
 
 def run_fused_scan(rnn, x, hx, mask=None):
-    """run_fused's numbers as scans over time, for torch.export.
+    """run_fused's numbers as scans over time, for torch.export (see exporting()).
 
     torch.export can record neither packed sequences (their batch sizes are data) nor a fused
     layer for any number of steps (nn.LSTM and the others decompose into a loop over them,
@@ -322,7 +329,7 @@ class CellScan(nn.Module):
         for d, sfx in enumerate(self.suffixes):
             xw = self.project(x, sfx)  # (T, B, G*H)
             args = (xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
-            if torch.compiler.is_exporting():  # (torch.export cannot save a scan in autocast)
+            if exporting():  # no autocast there: torch.export cannot save a scan inside it
                 out, *last = self.scan_exporting(*args)
             else:
                 # the recurrence runs in the parameters' precision even under autocast: only the
