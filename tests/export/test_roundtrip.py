@@ -14,15 +14,19 @@ refused in one line (tested in test_cli.py).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from seqspec.api import lower_file
 from seqspec.weights import init_weights
-from tests.conftest import EXAMPLE_IDS, EXAMPLES
 
 pytestmark = pytest.mark.slow  # 15 examples x 4 formats: minutes on a CPU
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 
 STEPS = 8  # the recorded length of fixed-length artifacts
 TOLERANCE = 1e-5
