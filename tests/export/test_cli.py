@@ -34,7 +34,7 @@ def _one_line_error(err: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "torch-export", "savedmodel"])
-def test_each_format_is_written_with_the_given_weights(fmt, tmp_path, capsys):
+def test_each_format_is_written_with_the_given_weights(fmt, tmp_path, capsys, compiled_dir):
     pytest.importorskip(FRAMEWORK[fmt])
     model = seqspec.lower_file(TAGGER)
     weights = random_weights(model, 2)
@@ -52,6 +52,21 @@ def test_each_format_is_written_with_the_given_weights(fmt, tmp_path, capsys):
         params = dict(torch.jit.load(str(out)).named_parameters())
         np.testing.assert_allclose(params["model.encoder_embedding.weight"].detach().numpy(),
                                    weights["encoder.embedding"], rtol=1e-6)
+    if fmt == "torch-export":  # another batch and length than recorded, garbage padding
+        import torch
+
+        from seqspec.generated import import_model
+        from seqspec.testing import make_inputs
+
+        inputs = make_inputs(model, batch=4, steps=11, seed=5, dtype="float32")
+        got = torch.export.load(str(out)).module()(
+            *(torch.from_numpy(v) for v in inputs.values()))
+        reference = import_model(compiled_dir(TAGGER, "torch"), prefix="_cli_reference")
+        with torch.no_grad():
+            outputs, states = reference.Model(weights, device="cpu").eval()(**inputs)
+        np.testing.assert_allclose(got["outputs"].numpy(), outputs.numpy(), rtol=0, atol=1e-5)
+        for key, value in states.items():
+            np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=0, atol=1e-5)
 
 
 def test_torch_export_of_a_model_without_time_needs_no_steps(tmp_path, capsys):
