@@ -296,7 +296,8 @@ PLUGIN_COMMANDS = (
         "add_check_parser",
         "run a spec through every installed backend and compare the numbers",
     ),
-    ("export", "seqspec.onnx", "add_export_parser", "export a spec with its weights to ONNX"),
+    ("export", "seqspec.onnx", "add_export_parser",
+     "export a spec with its weights: ONNX, TorchScript, torch.export, SavedModel"),
 )
 CORE_COMMANDS = ("validate", "schema", "inspect", "compile", "backends")
 

@@ -231,6 +231,24 @@ def _signature(model: ir.Model) -> tuple[list[Arg], str]:
     return args, f"(B, T_dec, {model.head.out_size}) {out}"
 
 
+def _serving_inputs(model: ir.Model, args: list[Arg]) -> list[tuple[str, str, str]]:
+    """(name, TensorSpec shape, dtype) of each forward input a SavedModel serves (no states)."""
+    sizes = {}
+    for stack, names in ((model.encoder, ("x",)), (model.decoder, ("y_in",))):
+        if stack is not None:
+            for name in names:
+                tokens = stack.input.kind == "tokens"
+                sizes[name] = ("(None, None)", "int64") if tokens else \
+                    (f"(None, None, {stack.input.step_size})", "float32")
+    if model.scheme == "one_to_many":
+        sizes["features"] = (f"(None, {model.vector_size})", "float32")
+    if model.ar is not None:
+        sizes["windows"] = (f"(None, {model.ar.order})", "float32")
+    for name in ("lengths", "x_lengths", "y_lengths"):
+        sizes[name] = ("(None,)", "int64")
+    return [(a.name, *sizes[a.name]) for a in args if a.name in sizes]
+
+
 def _references(model: ir.Model, stacks: list[StackView]) -> list[str]:
     keys = []
     for view in stacks:
@@ -285,6 +303,7 @@ def context(model: ir.Model) -> dict[str, object]:
         "forward_params": [a.name + ("=None" if a.optional else "") for a in args],
         "packed": "dict(" + ", ".join(f"{a.name}={a.name}" for a in args) + ")",
         "references": _references(model, stacks),
+        "serving_inputs": _serving_inputs(model, args),
         "generate": generate,
         "serializable_package": f"seqspec_{model.name}",
     }

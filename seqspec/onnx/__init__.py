@@ -97,30 +97,50 @@ def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
 
 
 def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``seqspec export SPEC --format onnx -o OUT [--weights W.npz] [--seed N]``."""
+    """Register ``seqspec export SPEC --format F -o OUT [--weights W] [--seed N] [--steps N]``."""
     p = subparsers.add_parser(
         "export",
-        help="export a spec with its weights to an interchange format (ONNX)",
-        description="Write the model as an ONNX graph (opset 17, float32, inference only) "
-        "with the canonical weights from --weights, or drawn by the spec's initialisers.",
+        help="export a spec with its weights for deployment (ONNX, TorchScript, "
+        "torch.export, SavedModel)",
+        description="Write the model with the canonical weights from --weights (or drawn by "
+        "the spec's initialisers) as an ONNX graph (opset 17, float32, inference only), a "
+        "TorchScript file, a torch.export program (.pt2) or a Keras SavedModel folder. "
+        "docs/deploy.md shows how to use each in an application.",
     )
     p.add_argument("spec", help="the spec file (YAML)")
-    p.add_argument("--format", choices=["onnx"], default="onnx", help="output format")
-    p.add_argument("-o", "--output", required=True, help="the file to write, e.g. model.onnx")
+    p.add_argument("--format", choices=["onnx", "torchscript", "torch-export", "savedmodel"],
+                   default="onnx", help="output format (default onnx)")
+    p.add_argument("-o", "--output", required=True,
+                   help="the file to write, e.g. model.onnx, model.pt, model.pt2, or the "
+                   "SavedModel folder")
     p.add_argument("--weights", help="canonical weights (.npz) to embed; default: init_weights")
     p.add_argument("--seed", type=int, default=0, help="seed of init_weights (default 0)")
     p.add_argument("--force", action="store_true",
                    help="replace a file seqspec did not write (or a symlink, never followed)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="torch formats: the number of steps to record where the time "
+                   "dimension cannot stay dynamic (torch-export, and torchscript with explicit "
+                   "cells); see docs/deploy.md")
     p.set_defaults(func=run_export)
     return p
 
 
+_INSTALL = {"onnx": "onnx", "torch": "torch", "tensorflow": "tensorflow",
+            "keras": "tensorflow"}
+
+
 def run_export(args: argparse.Namespace) -> int:
-    """Run ``seqspec export``: 0 on success, 1 on any error (printed, located)."""
+    """Run ``seqspec export``: 0 on success, 1 on any error (printed, located, one line)."""
     from seqspec.outputs import OutputError
 
     try:
-        path = export_file(args.spec, args.output, args.weights, args.seed, args.force)
+        if args.format == "onnx":
+            path = export_file(args.spec, args.output, args.weights, args.seed, args.force)
+        else:
+            from seqspec.deploy import export_artifact
+
+            path = export_artifact(args.spec, args.format, args.output, args.weights,
+                                   args.seed, args.steps, args.force)
     except OutputError as exc:
         print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
         return 1
@@ -129,11 +149,14 @@ def run_export(args: argparse.Namespace) -> int:
             print(problem.format(), file=sys.stderr)
         return 1
     except ModuleNotFoundError as exc:
-        print(f"seqspec export: error: {exc.name} is not installed "
-              "(pip install 'seqspec[onnx]')", file=sys.stderr)
+        root = (exc.name or "").split(".")[0]
+        extra = _INSTALL.get(root, root)
+        print(f"seqspec export: error: {root} is not installed "
+              f"(pip install 'seqspec[{extra}]')", file=sys.stderr)
         return 1
     except (ValueError, OSError) as exc:
-        print(f"seqspec export: error: {exc}", file=sys.stderr)
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"seqspec export: error: {detail}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
     return 0

@@ -27,7 +27,7 @@ from onnx import helper
 
 from seqspec import __version__, ir
 from seqspec.onnx.graph import FLOAT, INT64, OPSET, Graph
-from seqspec.onnx.layers import Seq, jordan_layer, standard_layer
+from seqspec.onnx.layers import Seq, jordan_layer, standard_layer, zeros_like_batch
 
 INT64_MIN = -(2**63)
 
@@ -49,7 +49,8 @@ class Exporter:
         elif m.scheme in ("many_to_many", "many_to_one"):
             assert m.encoder is not None and m.head is not None
             seq = self._sequence_input(m.encoder, "x", "lengths", "steps")
-            top, finals, _ = self._stack(m.encoder, seq, None)
+            init = self._initial_states(m.encoder, seq, {})
+            top, finals, _ = self._stack(m.encoder, seq, init)
             if m.scheme == "many_to_many":
                 out = self._per_step_head(m.encoder, seq, top)
                 out_shape = ["batch", "steps", m.head.out_size]
@@ -122,6 +123,42 @@ class Exporter:
         valid = g.op("Less", [g.op("Unsqueeze", [t, g.const([1])]),
                               g.op("Unsqueeze", [lens, g.const([0])])], "valid")  # (T, B)
         return g.op("Unsqueeze", [valid, g.const([2])], "mask")  # (T, B, 1)
+
+    # ------------------------------------------------------------------ initial states
+
+    def _initial_states(self, stack: ir.Stack, seq: Seq, defaults: Mapping[str, str]
+                        ) -> dict[str, str]:
+        """Every state of the stack as an optional graph input ``initial_state.<key>`` (B, S).
+
+        Left out of the feeds, the input holds its default, an empty (0, S) initializer, and
+        the state is ``defaults[key]`` (what the bridge passes a decoder) or zeros, as a
+        missing initial_state key in the generated models; fed, its rows are the state.
+        """
+        g = self.g
+        init: dict[str, str] = {}
+        for layer in stack.layers:
+            for d in layer.directions:
+                for name, size in zip(layer.state_names, layer.state_sizes, strict=True):
+                    key = f"{d.prefix}.{name}"
+                    given = g.add_optional_input(f"initial_state.{key}", ["batch", size],
+                                                 np.zeros((0, size)))
+                    default = defaults.get(key) or zeros_like_batch(g, seq.x, size,
+                                                                     f"{key}.zeros")
+                    init[key] = self._given_or(given, default, size, key)
+        return init
+
+    def _given_or(self, given: str, default: str, size: int, key: str) -> str:
+        """``given`` when it has rows (was fed), else ``default``: an If on its batch size."""
+        g = self.g
+        rows = g.op("Shape", [given], f"{key}.rows", start=0, end=1)
+        fed = g.op("Greater", [rows, g.const([0])], f"{key}.fed")  # (1,) bool
+        branches = []
+        for value, label in ((given, "given"), (default, "default")):
+            branch = Graph(f"{key}.{label}", outer=g)
+            branch.add_output(value, f"{key}.{label}", FLOAT, [None, size], exact=False)
+            branches.append(branch.make_graph())
+        return g.op("If", [fed], f"initial_state.{key}.value", then_branch=branches[0],
+                    else_branch=branches[1])
 
     # ------------------------------------------------------------------ stacks and layers
 
@@ -212,7 +249,8 @@ class Exporter:
         if m.scheme == "seq2seq":
             assert m.encoder is not None
             enc = self._sequence_input(m.encoder, "x", "x_lengths", "steps")
-            top, finals, enc_states = self._stack(m.encoder, enc, None)
+            enc_init = self._initial_states(m.encoder, enc, {})
+            top, finals, enc_states = self._stack(m.encoder, enc, enc_init)
             if m.bridge.kind == "copy":
                 init = {"decoder" + k[len("encoder"):]: v for k, v in enc_states.items()}
             else:
@@ -222,6 +260,7 @@ class Exporter:
             features = g.add_input("features", FLOAT, ["batch", m.vector_size])
             init = self._dense_bridge(features)
             dec = self._sequence_input(m.decoder, "y_in", "lengths", "steps")
+        init = self._initial_states(m.decoder, dec, init)  # a state fed replaces the bridge's
         top, _, _ = self._stack(m.decoder, dec, init)
         return self._per_step_head(m.decoder, dec, top)
 

@@ -98,6 +98,15 @@ class Graph:
         self.inputs.append(helper.make_tensor_value_info(name, elem_type, list(shape)))
         return name
 
+    def add_optional_input(self, name: str, shape: Sequence[Dim], default: np.ndarray) -> str:
+        """A float graph input that may be left out: an initializer of the same name holds
+        ``default`` (ONNX: an initializer named like a graph input is that input's default
+        value, which a feed replaces)."""
+        name = self.add_input(name, FLOAT, shape)
+        self._root().initializers.append(
+            numpy_helper.from_array(np.asarray(default, dtype=np.float32), name))
+        return name
+
     def add_output(self, value: str, name: str, elem_type: int, shape: Sequence[Dim],
                    exact: bool = True) -> None:
         """Expose ``value`` as a graph output called ``name`` (through Identity)."""

@@ -57,17 +57,9 @@ def standard_layer(g: Graph, w: Weights, layer: ir.Layer, x: str, seq: Seq,
         inputs.append("")
     inputs.append(g.op("Cast", [seq.lens], "sequence_lens", to=TensorProto.INT32)
                   if seq.lens is not None else "")
-    first = dirs[0].prefix
-    if init is not None and f"{first}.h" in init:
-        inputs.append(g.op("Unsqueeze", [init[f"{first}.h"], g.const([0])], "initial_h"))
-    else:
-        inputs.append("")
+    inputs.append(_initial(g, init, dirs, "h"))
     if layer.cell == "lstm":
-        if init is not None and f"{first}.c" in init:
-            inputs.append(g.op("Unsqueeze", [init[f"{first}.c"], g.const([0])],
-                               "initial_c"))
-        else:
-            inputs.append("")
+        inputs.append(_initial(g, init, dirs, "c"))
         if layer.peepholes:
             P = np.stack([np.concatenate([w[f"{d.prefix}.p_{k}"] for k in ("i", "o", "f")])
                           for d in dirs])
@@ -94,6 +86,16 @@ def standard_layer(g: Graph, w: Weights, layer: ir.Layer, x: str, seq: Seq,
         for d, part in zip(dirs, parts, strict=True):
             states[f"{d.prefix}.{name}"] = part
     return per_step, states
+
+def _initial(g: Graph, init: Mapping[str, str] | None, dirs: tuple[ir.Direction, ...],
+             name: str) -> str:
+    """The operator's initial_h / initial_c (D, B, H) from the per-direction states by key
+    ("" for zeros when none is given; every direction is given when one is)."""
+    keys = [f"{d.prefix}.{name}" for d in dirs]
+    if init is None or not any(k in init for k in keys):
+        return ""
+    parts = [g.op("Unsqueeze", [init[k], g.const([0])], f"initial_{name}") for k in keys]
+    return parts[0] if len(parts) == 1 else g.op("Concat", parts, f"initial_{name}", axis=0)
 
 def _split(g: Graph, value: str, parts: int, axis: int, hint: str) -> list[str]:
     """Split along a direction axis of size ``parts`` and drop it."""
@@ -125,7 +127,7 @@ def _jordan_direction(g: Graph, w: Weights, layer: ir.Layer, d: ir.Direction, x:
         # reverse each row's valid part; padding stays at the end, masked like forward
         xw = g.op("ReverseSequence", [xw, seq.lens], f"{d.prefix}.xw_reversed",
                   batch_axis=1, time_axis=0)
-    zeros = _zeros_like_batch(g, x, o, f"{d.prefix}.zeros")
+    zeros = zeros_like_batch(g, x, o, f"{d.prefix}.zeros")
     y0 = init.get(f"{d.prefix}.y", zeros) if init is not None else zeros
     s0 = init.get(f"{d.prefix}.s", zeros) if init is not None else zeros
     body = _jordan_body(g, w, layer, d, masked=seq.mask is not None)
@@ -140,7 +142,7 @@ def _jordan_direction(g: Graph, w: Weights, layer: ir.Layer, d: ir.Direction, x:
                      batch_axis=1, time_axis=0)
     return y_seq, y_last, s_last
 
-def _zeros_like_batch(g: Graph, x: str, size: int, hint: str) -> str:
+def zeros_like_batch(g: Graph, x: str, size: int, hint: str) -> str:
     batch = g.op("Shape", [x], "batch", start=1, end=2)
     shape = g.op("Concat", [batch, g.const([size])], "zeros_shape", axis=0)
     return g.op("ConstantOfShape", [shape], hint,

@@ -554,3 +554,25 @@ class Model(keras.Model):
         )  # (B, T, 24)
         y = self.head(h)  # (B, T, 5)
         return y, states
+
+    def export(
+        self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs
+    ):
+        """Write the model for serving (Keras' model.export), for any batch size and length.
+
+        Keras infers a subclassed model's signature from the shapes its first call recorded;
+        this model is built from the spec, not by a call, so the signature is its forward
+        inputs instead, with None for every batch and time dimension (integer inputs are
+        int64, NumPy's default). tf.saved_model.load(filepath).serve(inputs) -> outputs, for
+        inputs = {"x": ...}.
+        """
+        if input_signature is None:
+            input_signature = [
+                {
+                    "x": tf.TensorSpec((None, None, 6), tf.float32, name="x"),
+                }
+            ]
+        self._called = True  # Keras checks it; this model's first call builds nothing
+        return super().export(
+            filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs
+        )

@@ -190,6 +190,13 @@ LAYOUT = {
 # --------------------------------------------------------------------------- helpers
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def write_state(prefixes, parts, hx):
     """{prefix.part: (B, S)} from states shaped like h_n: one (L*D, B, S) tensor per part."""
     return {
@@ -253,14 +260,55 @@ class CellScan(nn.Module):
         outputs, finals = [], []
         for d, sfx in enumerate(self.suffixes):
             xw = self.project(x, sfx)  # (T, B, G*H)
-            # the recurrence runs in the parameters' precision even under autocast: only the
-            # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
-            with torch.autocast(xw.device.type, enabled=False):
-                out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
+            args = (xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
+            if exporting():  # no autocast there: torch.export cannot save a scan inside it
+                out, *last = self.scan_exporting(*args)
+            else:
+                # the recurrence runs in the parameters' precision even under autocast: only the
+                # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
+                with torch.autocast(xw.device.type, enabled=False):
+                    out, *last = self.scan(*args)
             outputs.append(out)
             finals.append(last)
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+    def scan_exporting(self, xw, state, mask, reverse, sfx):
+        """scan()'s numbers for torch.export, which would unroll its Python loop for one length:
+        one scan operator over the cell's step() (torch's scan, a prototype that torch.export
+        keeps whole, so the number of steps stays dynamic). At a padded step the state is
+        carried unchanged (selected, never multiplied) and the output is 0."""
+        from torch._higher_order_ops.scan import scan  # only export needs it: imported here
+
+        if mask is None:
+            mask = torch.ones(xw.shape[0], xw.shape[1], 1, dtype=torch.bool, device=xw.device)
+
+        def step(state, inputs_t):
+            xw_t, valid_t = inputs_t
+            new, out = self.step(xw_t, state, sfx)
+            state = tuple(torch.where(valid_t, n, s) for n, s in zip(new, state, strict=True))
+            return state, torch.where(valid_t, out, torch.zeros_like(out))
+
+        # reverse: from the last step; the outputs (T, B, S) come back in time order
+        state, outputs = scan(step, state, (xw, mask), reverse=reverse)
+        return (outputs, *state)
+
+
+class RecordingContext:
+    """What a scan's forward needs of an autograd context when it runs without autograd."""
+
+    needs_input_grad = ()  # nothing is kept for a backward pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def run_scan(scan, *args):
+    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
+    cannot hold a Python autograd.Function, and what it records is for inference."""
+    if torch.jit.is_tracing():
+        return scan.forward(RecordingContext(), *args)
+    return scan.apply(*args)
 
 
 def time_order(steps, reverse):
@@ -311,7 +359,16 @@ class PeepholeLSTM(CellScan):
 
     def scan(self, xw, state, mask, reverse, sfx):
         w_hh, p_i, p_f, p_o = (getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
-        return PeepholeLSTMScan.apply(xw, w_hh, p_i, p_f, p_o, *state, mask, reverse)
+        return run_scan(PeepholeLSTMScan, xw, w_hh, p_i, p_f, p_o, *state, mask, reverse)
+
+    def step(self, xw_t, state, sfx):
+        """One step (the equations above), for scan_exporting; xw_t = Wx x_t + b, (B, 4H)."""
+        w_hh, p_i, p_f, p_o = (getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
+        h, c = state
+        a_i, a_f, a_g, a_o = (xw_t + h @ w_hh.t()).chunk(4, dim=-1)
+        c = torch.sigmoid(a_f + p_f * c) * c + torch.sigmoid(a_i + p_i * c) * torch.tanh(a_g)
+        h = torch.sigmoid(a_o + p_o * c) * torch.tanh(c)
+        return (h, c), h
 
 
 class PeepholeLSTMScan(torch.autograd.Function):

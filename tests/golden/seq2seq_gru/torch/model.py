@@ -326,6 +326,13 @@ LAYOUT = {
 # --------------------------------------------------------------------------- helpers
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def step_mask(lengths, steps, padding):
     """(B, T) bool, True at valid steps: a row's first lengths[b] steps, or its last when
     the padding is on the left."""
@@ -342,6 +349,9 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
+    if exporting():
+        mask = None if lengths is None else step_mask(lengths, x.shape[1], padding)
+        return run_fused_scan(rnn, x, hx, mask)
     if hx is not None and len(hx) == 1:
         hx = hx[0]  # nn.RNN and nn.GRU take h0 alone, nn.LSTM takes (h0, c0)
     if lengths is None:
@@ -353,6 +363,68 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
         out, hx = rnn(packed, hx)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # 0 at padding
     return out, hx if isinstance(hx, tuple) else (hx,)
+
+
+#: torch's step function of each fused layer's mode (the equations of nn.LSTM / nn.GRU / nn.RNN).
+FUSED_CELLS = {
+    "LSTM": torch.lstm_cell,
+    "GRU": torch.gru_cell,
+    "RNN_TANH": torch.rnn_tanh_cell,
+    "RNN_RELU": torch.rnn_relu_cell,
+}
+
+
+def run_fused_scan(rnn, x, hx, mask=None):
+    """run_fused's numbers as scans over time, for torch.export (see exporting()).
+
+    torch.export can record neither packed sequences (their batch sizes are data) nor a fused
+    layer for any number of steps (nn.LSTM and the others decompose into a loop over them,
+    which fixes it). Here each layer and direction of the fused module is one scan of torch's
+    own cell function with the module's parameters: torch's scan operator (a prototype), which
+    torch.export keeps whole, so batch and time stay dynamic. mask: (B, T) bool or None; at a
+    padded step the state is carried unchanged (selected, never multiplied) and the output is
+    0. The backward direction scans from the last step, so it starts at each row's last valid
+    step for either padding. For inference: a multi-layer module's dropout is not applied.
+    """
+    from torch._higher_order_ops.scan import scan  # only export needs it: imported here
+
+    cell = FUSED_CELLS[rnn.mode]
+    directions = 2 if rnn.bidirectional else 1
+    parts = 2 if rnn.mode == "LSTM" else 1
+    inputs = x.transpose(0, 1)  # (T, B, F), time major
+    steps, batch = inputs.shape[0], inputs.shape[1]
+    if mask is None:
+        valid = torch.ones(steps, batch, 1, dtype=torch.bool, device=x.device)
+    else:
+        valid = mask.t()[..., None]  # (T, B, 1)
+    finals = []
+    for layer in range(rnn.num_layers):
+        outputs = []
+        for d in range(directions):
+            suffix = f"_l{layer}" + ("_reverse" if d else "")
+            weights = [getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)]
+            if rnn.bias:
+                weights += [getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)]
+            k = layer * directions + d  # the row of h_n
+            if hx is None:
+                state = tuple(x.new_zeros(batch, rnn.hidden_size) for _ in range(parts))
+            else:
+                state = tuple(h[k] for h in hx)
+
+            def step(state, inputs_t, weights=weights):
+                x_t, valid_t = inputs_t
+                new = cell(x_t, state if parts == 2 else state[0], *weights)
+                new = new if isinstance(new, tuple) else (new,)
+                state = tuple(torch.where(valid_t, n, s) for n, s in zip(new, state, strict=True))
+                return state, torch.where(valid_t, new[0], torch.zeros_like(new[0]))
+
+            # reverse: from the last step; the outputs (T, B, H) come back in time order
+            state, out = scan(step, state, (inputs, valid), reverse=bool(d))
+            outputs.append(out)
+            finals.append(state)
+        inputs = outputs[0] if directions == 1 else torch.cat(outputs, dim=-1)
+    hx = tuple(torch.stack([f[i] for f in finals]) for i in range(parts))
+    return inputs.transpose(0, 1), hx
 
 
 def write_state(prefixes, parts, hx):

@@ -181,6 +181,13 @@ LAYOUT = {
 # --------------------------------------------------------------------------- helpers
 
 
+def exporting():
+    """Whether torch.export is recording the model: its recurrent layers then run as scans
+    (torch.compiler.is_exporting came with torch 2.6; older torch cannot export them anyway)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return is_exporting is not None and is_exporting()
+
+
 def run_fused(rnn, x, hx, lengths=None, padding="right"):
     """Run a fused nn.RNN / nn.GRU / nn.LSTM over x (B, T, F): returns (outputs, states).
 
@@ -188,10 +195,74 @@ def run_fused(rnn, x, hx, lengths=None, padding="right"):
     for zeros. With lengths, each row runs over its own valid steps only: a packed sequence,
     as cuDNN wants it; outputs at padded steps are 0 and the states are each row's last.
     """
+    if exporting():
+        return run_fused_scan(rnn, x, hx)
     if hx is not None and len(hx) == 1:
         hx = hx[0]  # nn.RNN and nn.GRU take h0 alone, nn.LSTM takes (h0, c0)
     out, hx = rnn(x, hx)
     return out, hx if isinstance(hx, tuple) else (hx,)
+
+
+#: torch's step function of each fused layer's mode (the equations of nn.LSTM / nn.GRU / nn.RNN).
+FUSED_CELLS = {
+    "LSTM": torch.lstm_cell,
+    "GRU": torch.gru_cell,
+    "RNN_TANH": torch.rnn_tanh_cell,
+    "RNN_RELU": torch.rnn_relu_cell,
+}
+
+
+def run_fused_scan(rnn, x, hx, mask=None):
+    """run_fused's numbers as scans over time, for torch.export (see exporting()).
+
+    torch.export can record neither packed sequences (their batch sizes are data) nor a fused
+    layer for any number of steps (nn.LSTM and the others decompose into a loop over them,
+    which fixes it). Here each layer and direction of the fused module is one scan of torch's
+    own cell function with the module's parameters: torch's scan operator (a prototype), which
+    torch.export keeps whole, so batch and time stay dynamic. mask: (B, T) bool or None; at a
+    padded step the state is carried unchanged (selected, never multiplied) and the output is
+    0. The backward direction scans from the last step, so it starts at each row's last valid
+    step for either padding. For inference: a multi-layer module's dropout is not applied.
+    """
+    from torch._higher_order_ops.scan import scan  # only export needs it: imported here
+
+    cell = FUSED_CELLS[rnn.mode]
+    directions = 2 if rnn.bidirectional else 1
+    parts = 2 if rnn.mode == "LSTM" else 1
+    inputs = x.transpose(0, 1)  # (T, B, F), time major
+    steps, batch = inputs.shape[0], inputs.shape[1]
+    if mask is None:
+        valid = torch.ones(steps, batch, 1, dtype=torch.bool, device=x.device)
+    else:
+        valid = mask.t()[..., None]  # (T, B, 1)
+    finals = []
+    for layer in range(rnn.num_layers):
+        outputs = []
+        for d in range(directions):
+            suffix = f"_l{layer}" + ("_reverse" if d else "")
+            weights = [getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)]
+            if rnn.bias:
+                weights += [getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)]
+            k = layer * directions + d  # the row of h_n
+            if hx is None:
+                state = tuple(x.new_zeros(batch, rnn.hidden_size) for _ in range(parts))
+            else:
+                state = tuple(h[k] for h in hx)
+
+            def step(state, inputs_t, weights=weights):
+                x_t, valid_t = inputs_t
+                new = cell(x_t, state if parts == 2 else state[0], *weights)
+                new = new if isinstance(new, tuple) else (new,)
+                state = tuple(torch.where(valid_t, n, s) for n, s in zip(new, state, strict=True))
+                return state, torch.where(valid_t, new[0], torch.zeros_like(new[0]))
+
+            # reverse: from the last step; the outputs (T, B, H) come back in time order
+            state, out = scan(step, state, (inputs, valid), reverse=bool(d))
+            outputs.append(out)
+            finals.append(state)
+        inputs = outputs[0] if directions == 1 else torch.cat(outputs, dim=-1)
+    hx = tuple(torch.stack([f[i] for f in finals]) for i in range(parts))
+    return inputs.transpose(0, 1), hx
 
 
 def write_state(prefixes, parts, hx):
@@ -257,14 +328,55 @@ class CellScan(nn.Module):
         outputs, finals = [], []
         for d, sfx in enumerate(self.suffixes):
             xw = self.project(x, sfx)  # (T, B, G*H)
-            # the recurrence runs in the parameters' precision even under autocast: only the
-            # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
-            with torch.autocast(xw.device.type, enabled=False):
-                out, *last = self.scan(xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
+            args = (xw.to(dtype), tuple(s[d] for s in state), mask, d == 1, sfx)
+            if exporting():  # no autocast there: torch.export cannot save a scan inside it
+                out, *last = self.scan_exporting(*args)
+            else:
+                # the recurrence runs in the parameters' precision even under autocast: only the
+                # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
+                with torch.autocast(xw.device.type, enabled=False):
+                    out, *last = self.scan(*args)
             outputs.append(out)
             finals.append(last)
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+    def scan_exporting(self, xw, state, mask, reverse, sfx):
+        """scan()'s numbers for torch.export, which would unroll its Python loop for one length:
+        one scan operator over the cell's step() (torch's scan, a prototype that torch.export
+        keeps whole, so the number of steps stays dynamic). At a padded step the state is
+        carried unchanged (selected, never multiplied) and the output is 0."""
+        from torch._higher_order_ops.scan import scan  # only export needs it: imported here
+
+        if mask is None:
+            mask = torch.ones(xw.shape[0], xw.shape[1], 1, dtype=torch.bool, device=xw.device)
+
+        def step(state, inputs_t):
+            xw_t, valid_t = inputs_t
+            new, out = self.step(xw_t, state, sfx)
+            state = tuple(torch.where(valid_t, n, s) for n, s in zip(new, state, strict=True))
+            return state, torch.where(valid_t, out, torch.zeros_like(out))
+
+        # reverse: from the last step; the outputs (T, B, S) come back in time order
+        state, outputs = scan(step, state, (xw, mask), reverse=reverse)
+        return (outputs, *state)
+
+
+class RecordingContext:
+    """What a scan's forward needs of an autograd context when it runs without autograd."""
+
+    needs_input_grad = ()  # nothing is kept for a backward pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def run_scan(scan, *args):
+    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
+    cannot hold a Python autograd.Function, and what it records is for inference."""
+    if torch.jit.is_tracing():
+        return scan.forward(RecordingContext(), *args)
+    return scan.apply(*args)
 
 
 def time_order(steps, reverse):
@@ -307,7 +419,13 @@ class SigmoidRNN(CellScan):
         self.add("bias", hidden_size, present=bias)
 
     def scan(self, xw, state, mask, reverse, sfx):
-        return SigmoidRNNScan.apply(xw, getattr(self, "weight_hh" + sfx), *state, mask, reverse)
+        w_hh = getattr(self, "weight_hh" + sfx)
+        return run_scan(SigmoidRNNScan, xw, w_hh, *state, mask, reverse)
+
+    def step(self, xw_t, state, sfx):
+        """One step (the equation above), for scan_exporting; xw_t = Wx x_t + b, (B, H)."""
+        h = torch.sigmoid(xw_t + state[0] @ getattr(self, "weight_hh" + sfx).t())
+        return (h,), h
 
 
 class SigmoidRNNScan(torch.autograd.Function):
