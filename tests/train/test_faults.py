@@ -394,14 +394,15 @@ def test_bad_steps_stop_and_keep_the_last_finite_checkpoint(backend, compiled_ca
     env = train_tools["env"]
     # gradients overflow float32 (2e39) while the loss (1e36) is finite
     np.savez(tmp_path / "overflow.npz", windows=np.full((40, 3), 1e21), y=np.full((40, 1), 1e18))
-    runs = {name: tmp_path / name for name in ("base", "diverge", "weights")}
+    runs = {name: tmp_path / name for name in ("base", "gradient", "diverge", "weights")}
     proc = train_tools["run"](folder, "--out", str(runs["base"]), "--epochs", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     base_step = checkpoint_step(runs["base"])
     before = digest(runs["base"])
     cases = {
-        "gradient": ["--out", str(runs["base"]), "--resume", "--epochs", "2",
-                     "--data", str(tmp_path / "overflow.npz"), "--divergence", "0"],
+        "gradient": ["--out", str(runs["gradient"]), "--data", str(tmp_path / "overflow.npz")],
+        "resumed": ["--out", str(runs["base"]), "--resume", "--epochs", "2",
+                    "--data", str(tmp_path / "overflow.npz"), "--divergence", "0"],
         "diverge": ["--out", str(runs["diverge"]), "--optimizer", "sgd", "--lr", "1e20",
                     "--checkpoint-every", "1", "--dtype", "float64"],
         "weights": ["--out", str(runs["weights"]), "--optimizer", "sgd", "--lr", "1e38",
@@ -409,8 +410,14 @@ def test_bad_steps_stop_and_keep_the_last_finite_checkpoint(backend, compiled_ca
     }
     results = run_cases(folder, cases, tmp_path, env)
 
-    message = refused(results["gradient"])
-    assert message.startswith(f"step {base_step + 1}: the gradients hold non-finite values")
+    message = refused(results["gradient"])  # fresh weights: the loss is finite, not its gradient
+    assert message.startswith("step 1: the gradients hold non-finite values"), message
+    assert "no checkpoint yet" in message
+    assert not (runs["gradient"] / "checkpoint.npz").exists()
+    assert not (runs["gradient"] / "weights.npz").exists()
+
+    message = refused(results["resumed"])  # trained weights: the loss or the gradient overflows
+    assert message.startswith(f"step {base_step + 1}: "), message
     assert f"the checkpoint of step {base_step} is kept" in message
     assert digest(runs["base"]) == before  # the kept checkpoint is the last finite one
 
