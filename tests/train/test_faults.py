@@ -28,39 +28,55 @@ BACKENDS = [
     pytest.param("torch", marks=pytest.mark.torch),
     pytest.param("tensorflow", marks=pytest.mark.tensorflow),
 ]
+#: for the tests that start several TensorFlow processes (~10 s each): those run with -m slow
+RUNS = [
+    "numpy",
+    pytest.param("torch", marks=pytest.mark.torch),
+    pytest.param("tensorflow", marks=[pytest.mark.tensorflow, pytest.mark.slow]),
+]
 ALL = ("numpy", "torch", "tensorflow")
 
 DRIVER = """\
 import contextlib, io, json, sys, traceback
-folder, cases, report = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-sys.path.insert(0, folder)
-import train
+jobs, report = json.loads(sys.argv[1]), sys.argv[2]
 results = {}
-for name, argv in cases.items():
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            train.main(["--no-progress", *argv])
-        results[name] = ["ok", out.getvalue()]
-    except SystemExit as e:
-        results[name] = ["exit", str(e.code), out.getvalue()]
-    except BaseException:
-        results[name] = ["crash", traceback.format_exc()]
+for folder, cases in jobs:  # each folder's train.py and model.py, imported afresh
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+    sys.path.insert(0, folder)
+    import train
+    sys.path.remove(folder)
+    for name, argv in cases.items():
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                train.main(["--no-progress", *argv])
+            results[name] = ["ok", out.getvalue()]
+        except SystemExit as e:
+            results[name] = ["exit", str(e.code), out.getvalue()]
+        except BaseException:
+            results[name] = ["crash", traceback.format_exc()]
 with open(report, "w", encoding="utf-8") as fh:
     json.dump(results, fh)
 """
 
 
-def run_cases(folder: Path, cases: dict[str, list[str]], tmp: Path, env: dict[str, str]):
-    """{case: ["exit", message, stdout] | ["ok", stdout] | ["crash", traceback]} for train.py's
-    main(argv) of each case, all in one process."""
+def run_jobs(jobs: list[tuple[Path, dict[str, list[str]]]], tmp: Path, env: dict[str, str]):
+    """{case: ["exit", message, stdout] | ["ok", stdout] | ["crash", traceback]} for the main(argv)
+    of each case of each (folder, cases) job, all in one process."""
     report = tmp / f"report-{len(list(tmp.glob('report-*')))}.json"
+    jobs_text = json.dumps([[str(folder), cases] for folder, cases in jobs])
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(folder), json.dumps(cases), str(report)],
-        capture_output=True, text=True, timeout=600, cwd=folder, env={**os.environ, **env},
+        [sys.executable, "-c", DRIVER, jobs_text, str(report)],
+        capture_output=True, text=True, timeout=600, cwd=tmp, env={**os.environ, **env},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(report.read_text(encoding="utf-8"))
+
+
+def run_cases(folder: Path, cases: dict[str, list[str]], tmp: Path, env: dict[str, str]):
+    """run_jobs for the cases of one train.py."""
+    return run_jobs([(folder, cases)], tmp, env)
 
 
 def refused(result) -> str:
@@ -216,13 +232,13 @@ def data_messages(compiled_case, train_tools, tmp_path_factory):
             __import__(backend)
         except ImportError:
             continue
-        results[backend] = {}
-        for spec in sorted({spec for spec, _, _ in cases.values()}):
-            chosen = {k: [*argv, "--out", str(tmp / backend / k)]
-                      for k, (s, argv, _) in cases.items() if s == spec}
-            found = run_cases(compiled_case(spec, backend), chosen, tmp, train_tools["env"])
-            for k, result in found.items():
-                results[backend][k] = (result, cases[k][2], tmp / backend / k)
+        jobs = [
+            (compiled_case(spec, backend), {k: [*argv, "--out", str(tmp / backend / k)]
+                                            for k, (s, argv, _) in cases.items() if s == spec})
+            for spec in sorted({spec for spec, _, _ in cases.values()})
+        ]
+        found = run_jobs(jobs, tmp, train_tools["env"])
+        results[backend] = {k: (r, cases[k][2], tmp / backend / k) for k, r in found.items()}
     return results
 
 
@@ -262,7 +278,7 @@ def finished(compiled_case, train_tools, tmp_path_factory):
     return make
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_second_run_into_a_finished_out_is_refused(backend, finished, train_tools):
     importorskip(backend)
     folder, out = finished(backend)
@@ -321,7 +337,7 @@ RESUME_WORDS = {
 }
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_resume_from_damaged_runs(backend, finished, compiled_case, train_tools, tmp_path):
     importorskip(backend)
     folder, out = finished(backend)
@@ -353,7 +369,7 @@ def test_resume_from_damaged_runs(backend, finished, compiled_case, train_tools,
     finite_on_disk(copies["changed optimizer"])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_checkpoint_of_another_backend_is_refused(backend, finished, tmp_path, train_tools):
     importorskip(backend)
     folder, out = finished(backend)
@@ -370,7 +386,7 @@ def test_checkpoint_of_another_backend_is_refused(backend, finished, tmp_path, t
     assert f"written by the {meta['backend']} train.py" in refused(results["foreign"])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_overwrite_replaces_the_earlier_run(backend, finished, tmp_path, train_tools):
     importorskip(backend)
     folder, out = finished(backend)
@@ -384,7 +400,7 @@ def test_overwrite_replaces_the_earlier_run(backend, finished, tmp_path, train_t
 
 
 # --------------------------------------------------------------------------- 4. bad steps
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_bad_steps_stop_and_keep_the_last_finite_checkpoint(backend, compiled_case, train_tools,
                                                             tmp_path):
     """A diverging loss, an overflowing gradient with a finite loss, an update that makes the
@@ -440,7 +456,7 @@ def limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_full_disk_is_one_line_and_keeps_the_previous_checkpoint(backend, finished, train_tools,
                                                                  tmp_path):
     importorskip(backend)
@@ -463,7 +479,7 @@ def test_full_disk_is_one_line_and_keeps_the_previous_checkpoint(backend, finish
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in out.iterdir())
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_no_write_follows_a_planted_symlink(backend, compiled_case, train_tools, tmp_path):
     importorskip(backend)
     folder = compiled_case("many_to_one", backend)
@@ -483,7 +499,7 @@ def test_no_write_follows_a_planted_symlink(backend, compiled_case, train_tools,
 
 
 # --------------------------------------------------------------------------- 6. data source
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RUNS)
 def test_data_source_outside_the_spec_folder_needs_a_flag(backend, train_tools, tmp_path):
     importorskip(backend)
     import seqspec
