@@ -122,6 +122,7 @@ def check_args(args):
         raise SystemExit("--resume continues the run in --out, --overwrite replaces it: pick one")
     if args.optimizer == "lstsq" and args.resume:
         print("--optimizer lstsq solves in one go: nothing to resume, solving afresh")
+        args.resume, args.overwrite = False, True  # and replacing the earlier solution
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
     if args.data == DATA and DATA_OUTSIDE_SPEC and not args.allow_outside_data:
@@ -326,7 +327,12 @@ def check_out(args):
     if not os.path.isdir(out) or not os.listdir(out):
         return
     if args.resume:
-        if not os.path.lexists(os.path.join(out, "checkpoint.npz")):
+        # killed before its first checkpoint, a run leaves only these: it starts afresh
+        leftovers = ("vocab.json", "scaler.json", "metrics.jsonl")
+        names = os.listdir(out)
+        if all(n in leftovers or n.startswith(TEMPORARY) for n in names):
+            return
+        if "checkpoint.npz" not in names:
             raise SystemExit(
                 f"--out {out} holds files but no checkpoint.npz to resume from: "
                 "pass --overwrite to start afresh there, or another --out"

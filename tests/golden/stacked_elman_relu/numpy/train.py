@@ -369,7 +369,12 @@ def check_out(args):
     if not os.path.isdir(out) or not os.listdir(out):
         return
     if args.resume:
-        if not os.path.lexists(os.path.join(out, "checkpoint.npz")):
+        # killed before its first checkpoint, a run leaves only these: it starts afresh
+        leftovers = ("vocab.json", "scaler.json", "metrics.jsonl")
+        names = os.listdir(out)
+        if all(n in leftovers or n.startswith(TEMPORARY) for n in names):
+            return
+        if "checkpoint.npz" not in names:
             raise SystemExit(
                 f"--out {out} holds files but no checkpoint.npz to resume from: "
                 "pass --overwrite to start afresh there, or another --out"
