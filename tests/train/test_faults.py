@@ -529,3 +529,19 @@ def test_sample_before_training_is_one_line(compiled_case, train_tools, tmp_path
     proc = train_tools["run"](folder, "--out", str(tmp_path / "none"), "--sample", "5")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"no {tmp_path / 'none'}")
+
+
+@pytest.mark.torch
+def test_bad_torch_device_is_one_line(compiled_case, train_tools, tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    cases = {"not a device": ["--device", "gpu", "--out", str(tmp_path / "a")]}
+    if not torch.cuda.is_available():
+        cases["no cuda"] = ["--device", "cuda:0", "--out", str(tmp_path / "b")]
+    results = run_cases(compiled_case("many_to_one", "torch"), cases, tmp_path,
+                        train_tools["env"])
+    assert refused(results["not a device"]) == "--device 'gpu': not a device (cpu, cuda, cuda:1...)"
+    if "no cuda" in results:
+        assert refused(results["no cuda"]) == "--device cuda:0: no CUDA device here"
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -133,6 +133,14 @@ def parse_args(argv=None):
     p = build_parser()
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if any)")
     args = p.parse_args(argv)
+    if args.device is not None:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError:
+            why = "not a device (cpu, cuda, cuda:1...)"
+            raise SystemExit(f"--device {args.device!r}: {why}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise SystemExit(f"--device {args.device}: no CUDA device here")
     check_args(args)
     return args
 
