@@ -595,6 +595,8 @@ def read_metrics(path):
             lines = fh.read().split("\n")
     except UnicodeDecodeError:
         raise SystemExit(f"{path}: not UTF-8 text; move it away to start afresh") from None
+    except OSError as e:
+        raise SystemExit(f"cannot read {path}: {e.strerror or e}") from None
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
