@@ -447,9 +447,9 @@ def write_atomic(path, write):
         tmp = None
     except OSError as e:
         why = e.strerror or e
-        raise SystemExit(f"cannot write {path}: {why}; the previous file is kept") from None
+        raise SystemExit(f"cannot write {path}: {why}; any earlier {name} is kept") from None
     finally:
-        if tmp is not None:
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
 
 
