@@ -799,12 +799,12 @@ def train_step(model, weights, optimizer, inputs, targets, mask, terms, args, me
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     prime = int(data.train["x"][0, 0]) if len(data.train["x"]) else 0  # default --sample start
     vocab = {"level": "char", "tokens": data.vocab, "prime": prime}
     save_json(os.path.join(args.out, "vocab.json"), vocab)

@@ -915,13 +915,13 @@ def train(args):
     # (a variable) the checkpoints save. Reseeding every step instead would retrace every step.
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     if lead:
         make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     if lead:
         prime = int(data.train["x"][0, 0]) if len(data.train["x"]) else 0  # --sample's start
         vocab = {"level": "char", "tokens": data.vocab, "prime": prime}

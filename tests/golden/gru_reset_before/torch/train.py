@@ -815,13 +815,13 @@ def train(args):
     rank, world, device = setup_processes(args)
     lead = rank == 0  # the process that writes files and prints
     dtype = getattr(torch, args.dtype)
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     if lead:
         make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     model = Model(weights=init_weights(args.seed), dtype=args.dtype, device=device)
     optimizer = make_optimizer(args.optimizer, args.lr, model.parameters())
     # where the run stands: a checkpoint holds these, so --resume continues exactly here

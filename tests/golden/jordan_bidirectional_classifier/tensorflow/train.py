@@ -906,13 +906,13 @@ def train(args):
     # (a variable) the checkpoints save. Reseeding every step instead would retrace every step.
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     if lead:
         make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     trainer = Trainer(strategy, args)
     # where the run stands: a checkpoint holds these, so --resume continues exactly here
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}

@@ -794,12 +794,12 @@ def train_step(model, weights, optimizer, inputs, targets, mask, terms, args, me
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     weights = init_weights(args.seed)  # the float64 master copy the optimizer updates
     model = Model(weights=weights, dtype=args.dtype)
     optimizer = Optimizer(args.optimizer, args.lr, weights)
