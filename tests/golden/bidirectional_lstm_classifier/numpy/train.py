@@ -83,7 +83,7 @@ def flag(name):
 
 
 def check_args(args):
-    """Refuse settings that cannot work, before any data is read or any file is written."""
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
@@ -117,7 +117,6 @@ def check_args(args):
         raise SystemExit(f"no data file {args.data!r}")
     if os.path.isdir(args.data):
         raise SystemExit(f"{args.data}: a folder, not a data file")
-    check_out(args)
 
 
 def parse_args(argv=None):
@@ -792,6 +791,7 @@ def train_step(model, weights, optimizer, inputs, targets, mask, terms, args, me
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    check_out(args)
     data = load_data(args)  # a bad data file stops the run before --out is even created
     make_out(args.out)
     paths = {

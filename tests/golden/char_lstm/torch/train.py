@@ -104,7 +104,7 @@ def flag(name):
 
 
 def check_args(args):
-    """Refuse settings that cannot work, before any data is read or any file is written."""
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
@@ -144,7 +144,6 @@ def check_args(args):
         raise SystemExit(f"no data file {args.data!r}")
     if os.path.isdir(args.data):
         raise SystemExit(f"{args.data}: a folder, not a data file")
-    check_out(args)
 
 
 def parse_args(argv=None):
@@ -842,6 +841,7 @@ def train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta):
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    check_out(args)  # in every process, before any of them writes
     rank, world, device = setup_processes(args)
     lead = rank == 0  # the process that writes files and prints
     dtype = getattr(torch, args.dtype)

@@ -90,7 +90,7 @@ def flag(name):
 
 
 def check_args(args):
-    """Refuse settings that cannot work, before any data is read or any file is written."""
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
@@ -124,7 +124,6 @@ def check_args(args):
         raise SystemExit(f"no data file {args.data!r}")
     if os.path.isdir(args.data):
         raise SystemExit(f"{args.data}: a folder, not a data file")
-    check_out(args)
 
 
 def parse_args(argv=None):
@@ -902,6 +901,7 @@ def tensors_finite(tensors):
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    check_out(args)  # in every process, before any of them writes
     strategy, lead = make_strategy(args)
     # The same seed, the same numbers: this seeds the dropout layers' generators, whose state
     # (a variable) the checkpoints save. Reseeding every step instead would retrace every step.
