@@ -320,6 +320,8 @@ def damaged_copies(out: Path, tmp: Path, other: Path) -> dict[str, Path]:
         metrics[0][:10] + "\n" + "\n".join(metrics[1:]) + "\n", encoding="utf-8")
     (copy("half-written metrics line") / "metrics.jsonl").write_text(
         "\n".join(metrics) + "\n" + metrics[-1][:12], encoding="utf-8")
+    # what a kill inside a checkpoint write leaves: the next run in the folder removes it
+    (made["half-written metrics line"] / ".partial-checkpoint.npz.123.0").write_bytes(data[:99])
     copy("changed optimizer")
     folder = copy("no checkpoint")
     (folder / "checkpoint.npz").unlink()
@@ -361,6 +363,7 @@ def test_resume_from_damaged_runs(backend, finished, compiled_case, train_tools,
     assert "dropped a half-written last line" in result[1]
     records = train_tools["metrics"](copies["half-written metrics line"])
     assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert not list(copies["half-written metrics line"].glob(".partial-*"))
     # another optimizer: the weights are kept, its state starts afresh, as the docs say
     result = results["changed optimizer"]
     assert result[0] == "ok", result
