@@ -548,3 +548,38 @@ def test_bad_torch_device_is_one_line(compiled_case, train_tools, tmp_path):
     if "no cuda" in results:
         assert refused(results["no cuda"]) == "--device cuda:0: no CUDA device here"
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_randomly_damaged_checkpoints_never_crash(backend, finished, tmp_path, train_tools):
+    """60 damaged copies of a checkpoint (cut short, bytes changed, 50 bytes zeroed): each one is
+    refused in one line, or (damage where nothing is read) resumed; never a traceback."""
+    importorskip(backend)
+    folder, out = finished(backend)
+    data = (out / "checkpoint.npz").read_bytes()
+    rng = np.random.default_rng(0)
+    cases = {}
+    for i in range(60):
+        copy = tmp_path / f"c{i}"
+        shutil.copytree(out, copy)
+        damaged = bytearray(data)
+        if i % 3 == 0:
+            damaged = damaged[: rng.integers(len(damaged))]
+        elif i % 3 == 1:
+            for at in rng.integers(len(damaged), size=rng.integers(1, 20)):
+                damaged[at] = int(rng.integers(256))
+        else:
+            at = int(rng.integers(len(damaged)))
+            damaged[at : at + 50] = bytes(len(damaged[at : at + 50]))
+        (copy / "checkpoint.npz").write_bytes(bytes(damaged))
+        cases[f"c{i}"] = ["--out", str(copy), "--resume", "--epochs", "3", "--dtype", "float64"]
+    results = run_cases(folder, cases, tmp_path, train_tools["env"])
+    refusals = 0
+    for name, result in results.items():
+        if result[0] == "ok":
+            finite_on_disk(tmp_path / name)
+        else:
+            assert refused(result).startswith(f"cannot resume from {tmp_path / name}")
+            refusals += 1
+    assert refusals >= 50  # nearly every change to the bytes of the arrays is caught
