@@ -59,6 +59,8 @@ class Demo:
         ``seconds`` (wall time of the run) and ``out`` (the run folder).
         """
         out = self.out / "runs" / run_name
+        if "--resume" not in args:  # a demo run again replaces its own earlier run
+            args = ("--overwrite", *args)
         start = time.perf_counter()
         run([sys.executable, str(code / "train.py"), "--out", str(out), "--no-progress", *args])
         result = json.loads((out / "final.json").read_text(encoding="utf-8"))

@@ -36,6 +36,7 @@ class TrainPlan:
     fmt: str  # text | npz | csv: the reader the script contains
     data_path: str | None  # default --data, relative to the output folder (or absolute)
     data_literal: str  # data_path as a Python literal (made by str_literal)
+    data_outside: bool  # data.source leaves the spec's folder (absolute, or up through "..")
     column_literal: str  # the CSV column as a Python literal
     lm: bool  # a language model over one token stream (text data): vocab, TBPTT, sampling
     level: str  # char | word (text only)
@@ -71,6 +72,27 @@ def _data_path(model: ir.Model) -> str | None:
     if model.data is None:
         return None
     return model.data.path or model.data.source
+
+
+def source_outside_folder(source: str) -> bool:
+    """Whether a spec's ``data.source`` names a file outside the spec's own folder tree.
+
+    Decided on the text alone (absolute, or climbing out through ``..``), so the answer does not
+    depend on where the spec is compiled; the generated train.py then reads such a file only
+    with ``--allow-outside-data``.
+    """
+    if os.path.isabs(source) or source.startswith(("/", "\\")) or ":" in source[:3]:
+        return True
+    parts = source.replace("\\", "/").split("/")
+    depth = 0
+    for part in parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
 
 
 def _why_untrainable(model: ir.Model, fmt: str) -> str:
@@ -150,6 +172,7 @@ def plan(model: ir.Model) -> TrainPlan:
         fmt=fmt,
         data_path=path,
         data_literal=str_literal(path),
+        data_outside=data is not None and source_outside_folder(data.source),
         column_literal=str_literal(data.column if data is not None else None),
         lm=lm,
         level=level,

@@ -96,6 +96,14 @@ data: {source: series.csv, format: csv, column: value, window: 3, split: {valida
         "series.csv",
         {"lr": 0.05, "epochs": 4, "batch": 16, "extra": ""},
     ),
+    "ar_npz": (
+        """\
+model: {scheme: ar_linear, order: 3}
+data: {source: data.npz, format: npz, split: {validation: 0.2}}
+""",
+        "data.npz",
+        {"lr": 0.05, "epochs": 4, "batch": 16, "extra": ""},
+    ),
     "ar_mlp": (
         """\
 model: {scheme: ar_mlp, order: 4, hidden: [8]}
@@ -132,6 +140,9 @@ def write_data(name: str, path: Path) -> None:
         x_lengths = rng.integers(2, 5, size=n)
         y = np.where(np.arange(4)[None, :] < x_lengths[:, None], x, 0)
         np.savez(path, x=x, y=y, x_lengths=x_lengths, y_lengths=x_lengths)
+    elif name == "ar_npz":
+        windows = rng.normal(size=(80, 3))
+        np.savez(path, windows=windows, y=windows @ np.array([[0.5], [-0.2], [0.1]]))
     else:
         t = np.arange(160)
         values = np.sin(0.3 * t) + 0.05 * rng.normal(size=t.size)

@@ -46,7 +46,9 @@ def test_diverging_loss_stops_and_keeps_the_last_checkpoint(backend, compiled_ca
                               "--checkpoint-every", "1")
     assert proc.returncode != 0
     message = proc.stderr.strip().splitlines()[-1]
-    assert "the loss is" in message and ("nan" in message or "inf" in message), message
+    # float64 (NumPy's master weights) sees the loss explode; float32 sees it overflow
+    assert "the run is diverging" in message or "the loss is inf" in message, message
+    assert "Traceback" not in proc.stderr and proc.returncode == 1
     step = int(message.split(":")[0].removeprefix("step "))
     assert step >= 2
     # the checkpoint of the step before is intact, and nothing after it was written

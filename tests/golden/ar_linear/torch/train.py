@@ -24,20 +24,33 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.distributed as dist
-from model import Model, init_weights, save_npz
+from model import Model, check_weights, init_weights
 from torch.nn.parallel import DistributedDataParallel
+
+BACKEND = "torch"  # checkpoints name the script that wrote them
 
 # --------------------------------------------------------------------------- command line
 # The defaults are the spec's training section; each can be overridden on the command line.
 # The data file the spec names (data.source), relative to this script's folder.
 DATA = "../../../spec/sunspots.csv"
+# Whether data.source leaves the spec's folder (an absolute path or one through ".."): a spec
+# is untrusted input, so reading such a file needs --allow-outside-data.
+DATA_OUTSIDE_SPEC = False
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+DIVERGENCE = 1000.0  # default --divergence: a step's loss over 1000x the first epoch's stops
 
 
 def build_parser():
     """The arguments every backend's script shares."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
+    p.add_argument(
+        "--allow-outside-data",
+        action="store_true",
+        help="read the spec's data.source even though it lies outside the spec's folder",
+    )
     p.add_argument("--column", default="SUNACTIVITY", help="the CSV column to read")
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
     p.add_argument(
@@ -64,26 +77,65 @@ def build_parser():
         help="write a checkpoint every this many steps (and at the end of every epoch)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out that holds another run, replacing its files",
+    )
+    p.add_argument(
+        "--divergence",
+        type=float,
+        default=DIVERGENCE,
+        help="stop when a step's mean loss exceeds this many times the first epoch's (0: never)",
+    )
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def flag(name):
+    """The command-line spelling of an argument's name."""
+    return name.replace("_", "-")
+
+
 def check_args(args):
-    """Refuse settings that cannot work, before any data is read."""
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
-            raise SystemExit(f"--{name.replace('_', '-')} must be positive")
-    if not args.lr > 0:
-        raise SystemExit("--lr must be positive")
+            raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
+    for name in ("max_steps", "seed"):
+        if getattr(args, name) < 0:
+            raise SystemExit(f"--{flag(name)} must be 0 or more, not {getattr(args, name)}")
+    if args.seed >= 2**32:
+        raise SystemExit(f"--seed must be below 2**32, not {args.seed}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise SystemExit(f"--lr must be a positive number, not {args.lr}")
+    if args.lr > np.finfo(args.dtype).max:
+        raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
+    for name in ("clip_norm", "divergence"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
+    if not args.out:
+        raise SystemExit("--out must name a folder")
+    if args.resume and args.overwrite:
+        raise SystemExit("--resume continues the run in --out, --overwrite replaces it: pick one")
     if args.optimizer == "lstsq" and args.resume:
         print("--optimizer lstsq solves in one go: nothing to resume, solving afresh")
+        args.resume, args.overwrite = False, True  # and replacing the earlier solution
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
+    if args.data == DATA and DATA_OUTSIDE_SPEC and not args.allow_outside_data:
+        raise SystemExit(
+            f"the spec's data.source {DATA!r} lies outside the spec's folder: "
+            "pass --allow-outside-data to read it, or --data PATH"
+        )
     if args.data == DATA and not os.path.isabs(DATA):
         args.data = os.path.join(HERE, DATA)  # the default is relative to this script's folder
     if not os.path.exists(args.data):
         raise SystemExit(f"no data file {args.data!r}")
+    if os.path.isdir(args.data):
+        raise SystemExit(f"{args.data}: a folder, not a data file")
 
 
 def parse_args(argv=None):
@@ -91,6 +143,14 @@ def parse_args(argv=None):
     p = build_parser()
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if any)")
     args = p.parse_args(argv)
+    if args.device is not None:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError:
+            why = "not a device (cpu, cuda, cuda:1...)"
+            raise SystemExit(f"--device {args.device!r}: {why}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise SystemExit(f"--device {args.device}: no CUDA device here")
     check_args(args)
     return args
 
@@ -117,33 +177,51 @@ class Dataset:
         return len(next(iter(split.values())))
 
 
+def read_text(path, newline=None):
+    """The whole of a UTF-8 text file; one line naming the file, not a traceback, if it is not."""
+    try:
+        with open(path, encoding="utf-8", newline=newline) as fh:
+            return fh.read()
+    except UnicodeDecodeError as e:
+        where = f"byte {e.object[e.start]:#04x} at offset {e.start}"
+        raise SystemExit(f"{path}: not UTF-8 text ({where})") from None
+    except OSError as e:
+        raise SystemExit(f"cannot read {path}: {e.strerror or e}") from None
+
+
 def read_series(path, column):
     """The values of one CSV column, in file order (blank cells are skipped).
 
     column None: the file's only column.
     """
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    reader = csv.DictReader(read_text(path, newline="").splitlines(keepends=True))
+    try:
         if column is None and len(reader.fieldnames or []) == 1:
             column = reader.fieldnames[0]
         if column not in (reader.fieldnames or []):
             names = reader.fieldnames
             raise SystemExit(f"{path}: no column {column!r}: pick one of {names} with --column")
-        cells = [(n, row[column]) for n, row in enumerate(reader, start=2) if row[column].strip()]
-    try:
-        return np.array([float(cell) for _, cell in cells])
-    except ValueError:
-        line, cell = next((n, c) for n, c in cells if not is_number(c))
-        raise SystemExit(f"{path}:{line}: {cell!r} in column {column!r} is not a number") from None
+        cells = [(n, row[column] or "") for n, row in enumerate(reader, start=2)]
+    except csv.Error as e:
+        raise SystemExit(f"{path}:{reader.line_num}: not CSV ({e})") from None
+    values = []
+    for line, cell in cells:
+        if not cell.strip():
+            continue  # a blank cell
+        value = number(cell)
+        if value is None:
+            raise SystemExit(f"{path}:{line}: {cell!r} in column {column!r} is not a finite number")
+        values.append(value)
+    return np.array(values, dtype=np.float64)
 
 
-def is_number(text):
-    """Whether float() reads `text`."""
+def number(text):
+    """The finite float `text` spells, else None."""
     try:
-        float(text)
+        value = float(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return value if math.isfinite(value) else None
 
 
 def load_data(args):
@@ -234,35 +312,161 @@ def evaluate(split, predict, batch_size, std):
 
 
 # --------------------------------------------------------------------------- files
+# Everything a run writes: a refused --out is left exactly as it was.
+RUN_FILES = (
+    "checkpoint.npz",
+    "weights.npz",
+    "metrics.jsonl",
+    "final.json",
+    "curves.png",
+    "vocab.json",
+    "scaler.json",
+)
+TEMPORARY = ".partial-"  # prefix of the temporaries write_atomic renames into place
+
+
+def check_out(args):
+    """Refuse an --out that would lose a finished run: starting afresh in a folder that holds
+    files needs --overwrite (which then removes the earlier run's files), continuing --resume."""
+    out = args.out
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise SystemExit(f"--out {out}: not a folder")
+    if not os.path.isdir(out) or not os.listdir(out):
+        return
+    if args.resume:
+        # killed before its first checkpoint, a run leaves only these: it starts afresh
+        leftovers = ("vocab.json", "scaler.json", "metrics.jsonl")
+        names = os.listdir(out)
+        if all(n in leftovers or n.startswith(TEMPORARY) for n in names):
+            return
+        if "checkpoint.npz" not in names:
+            raise SystemExit(
+                f"--out {out} holds files but no checkpoint.npz to resume from: "
+                "pass --overwrite to start afresh there, or another --out"
+            )
+        return
+    if not args.overwrite:
+        raise SystemExit(
+            f"--out {out} already holds files: pass --resume to continue that run, "
+            "--overwrite to replace it, or another --out"
+        )
+    for name in RUN_FILES:  # a crash before the first checkpoint leaves nothing of the old run
+        if os.path.lexists(os.path.join(out, name)):
+            os.unlink(os.path.join(out, name))
+
+
+def make_out(path):
+    """Create --out (and its parents); one line, not a traceback, when that is impossible."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"cannot create --out {path}: {e.strerror or e}") from None
+    for name in os.listdir(path):  # temporaries of a run killed while writing
+        if name.startswith(TEMPORARY) and not os.path.isdir(os.path.join(path, name)):
+            os.unlink(os.path.join(path, name))
+
+
 def write_atomic(path, write):
-    """Write a file through a temporary one and os.replace: a crash leaves the old or the new."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write a file through a fresh temporary one and os.replace: a crash leaves the old file or
+    the new one, never half of one.
+
+    The temporary is created anew (O_EXCL) without following symbolic links (O_NOFOLLOW), in the
+    same folder; os.replace swaps a link planted at `path` itself, never writes through it. A
+    failed write (a full disk...) removes the temporary, keeps the old file and stops the run.
+    """
+    folder, name = os.path.split(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    tmp = None
+    try:
+        for attempt in range(100):
+            candidate = os.path.join(folder, f"{TEMPORARY}{name}.{os.getpid()}.{attempt}")
+            try:
+                fd = os.open(candidate, flags, 0o644)
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:
+            raise FileExistsError(f"no free temporary name next to {path}")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        why = e.strerror or e
+        raise SystemExit(f"cannot write {path}: {why}; any earlier {name} is kept") from None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def all_finite(named):
+    """Whether every float array of a dict holds finite values only."""
+    return all(
+        np.isfinite(a).all() for a in map(np.asarray, named.values()) if a.dtype.kind in "fc"
+    )
 
 
 def save_checkpoint(path, groups, meta):
     """One .npz of named groups of arrays (weights, optimizer state...) and the counters, as JSON.
 
-    Written atomically; read back by load_checkpoint without unpickling anything.
+    Written atomically; read back by load_checkpoint without unpickling anything. A non-finite
+    value is never written: the run stops and the previous checkpoint stays.
     """
+    for group, named in groups.items():
+        if not all_finite(named):
+            raise Stop(f"the {group} hold non-finite values")
     arrays = {f"{g}/{k}": np.asarray(v) for g, named in groups.items() for k, v in named.items()}
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
 
-def load_checkpoint(path):
-    """({group: {name: array}}, counters) from a file save_checkpoint wrote."""
+def save_weights(path, weights):
+    """The canonical weights as weights.npz (what Model().load_npz reads), written atomically."""
+    check_weights(weights)
+    weights = {k: np.asarray(weights[k]) for k in sorted(weights)}
+    if not all_finite(weights):
+        raise Stop("the weights hold non-finite values")
+    write_atomic(path, lambda fh: np.savez(fh, **weights))
+
+
+def load_checkpoint(path, groups_needed):
+    """({group: {name: array}}, counters) from a file save_checkpoint wrote for this model.
+
+    A truncated, corrupt or foreign file stops the run with one line saying what is wrong.
+    """
+
     groups = {}
-    with np.load(path, allow_pickle=False) as f:
-        for key in f.files:
-            if "/" in key:
-                group, name = key.split("/", 1)
-                groups.setdefault(group, {})[name] = f[key]
-        meta = json.loads(str(f["meta"]))
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            for key in f.files:
+                if "/" in key:
+                    group, name = key.split("/", 1)
+                    groups.setdefault(group, {})[name] = f[key]
+            meta = json.loads(str(f["meta"])) if "meta" in f.files else None
+    except Exception as e:  # np.load raises many kinds on a damaged zip: all mean the same
+        raise cannot_resume(path, f"not a readable checkpoint ({type(e).__name__}: {e})") from None
+    counters = {"step": int, "epoch": int, "batch": int, "loss_sum": float, "loss_terms": int}
+    if not isinstance(meta, dict) or not all(
+        isinstance(meta.get(k), (int, float)) for k in counters
+    ):
+        raise cannot_resume(path, "not a checkpoint of a train.py run (no counters)")
+    if meta.get("backend", BACKEND) != BACKEND:
+        why = f"written by the {meta['backend']} train.py, not this {BACKEND} one"
+        raise cannot_resume(path, why)
+    missing = [g for g in groups_needed if g not in groups]
+    if missing:
+        raise cannot_resume(path, f"no {', '.join(missing)} in it")
+    try:
+        check_weights(groups["weights"])
+    except ValueError as e:
+        raise cannot_resume(path, f"another model's checkpoint ({e})") from None
+    for group, named in groups.items():
+        if not all_finite(named):
+            raise cannot_resume(path, f"its {group} hold non-finite values")
     return groups, meta
 
 
@@ -270,19 +474,6 @@ def run_settings(args):
     """What a resumed run must share with the run it continues, to end where that one would."""
     keys = ["optimizer", "lr", "batch_size", "clip_norm", "seed", "dtype"]
     return {k: getattr(args, k) for k in keys}
-
-
-def warn_if_changed(meta, args):
-    """Resuming with other settings is allowed, but the run is then not a continuation."""
-    saved = meta.get("settings", {})
-    changed = [
-        f"--{k.replace('_', '-')} {saved.get(k)} -> {v}"
-        for k, v in run_settings(args).items()
-        if saved.get(k) != v
-    ]
-    if changed:
-        print("resuming with changed settings: " + ", ".join(changed))
-    meta["settings"] = run_settings(args)
 
 
 def save_json(path, obj):
@@ -310,10 +501,10 @@ class Progress:
         """One step done; `loss` is the epoch's running mean."""
         self.done += 1
         if self.bar is not None:
-            self.bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
+            self.bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
             self.bar.update(1)
         elif self.enabled and (self.done % self.every == 0 or self.done == self.total):
-            print(f"step {self.done}/{self.total}  epoch {epoch}  loss {loss:.4f}", flush=True)
+            print(f"step {self.done}/{self.total}  epoch {epoch}  loss {loss:.4g}", flush=True)
 
     def write(self, text):
         """Print a line without breaking the bar."""
@@ -327,19 +518,51 @@ class Progress:
             self.bar.close()
 
 
+def read_metrics(path):
+    """The records of metrics.jsonl. A half-written last line (a crash while appending) is
+    dropped with a note; any other damage stops the run naming the line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path}: not UTF-8 text; move it away to start afresh") from None
+    except OSError as e:
+        raise SystemExit(f"cannot read {path}: {e.strerror or e}") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("epoch"), int):
+                raise ValueError("no epoch")
+        except ValueError:
+            if number == len(lines):  # no line break after it: the write was cut short
+                print(f"{path}:{number}: dropped a half-written last line")
+                continue
+            why = "not a metrics record; fix or delete that line"
+            raise SystemExit(f"{path}:{number}: {why}") from None
+        records.append(record)
+    return records
+
+
+def write_metrics(path, records):
+    """Write metrics.jsonl whole, atomically: a crash never leaves half a line."""
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
 def restart_metrics(path, epochs_done):
     """Keep the records of the epochs a resumed run does not redo (all, when starting afresh)."""
     kept = []
     if epochs_done and os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            kept = [line for line in fh if json.loads(line)["epoch"] <= epochs_done]
-    write_atomic(path, lambda fh: fh.write("".join(kept).encode("utf-8")))
+        kept = [r for r in read_metrics(path) if r["epoch"] <= epochs_done]
+    write_metrics(path, kept)
 
 
 def log_metrics(path, record):
-    """Append one epoch's record to metrics.jsonl."""
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, sort_keys=True) + "\n")
+    """Add one epoch's record to metrics.jsonl."""
+    write_metrics(path, [*read_metrics(path), record])
 
 
 def plot_metrics(path, png):
@@ -353,8 +576,7 @@ def plot_metrics(path, png):
     except ImportError:
         print("matplotlib is not installed: no plot (pip install matplotlib)")
         return None
-    with open(path, encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
+    records = read_metrics(path)
     if not records:
         return None
     epochs = [r["epoch"] for r in records]
@@ -398,9 +620,64 @@ def finish(paths, meta, data, validate):
 def describe(metrics, prefix):
     """'name value' pairs of a metrics dict, for one printed line."""
     return "  ".join(
-        f"{prefix}{k} {v:.4f}" if isinstance(v, float) else f"{prefix}{k} {v}"
+        f"{prefix}{k} {v:.4g}" if isinstance(v, float) else f"{prefix}{k} {v}"
         for k, v in metrics.items()
     )
+
+
+# --------------------------------------------------------------------------- faults
+class Stop(Exception):
+    """A step whose result must not be kept: the run stops, the last checkpoint stays as it is."""
+
+
+def check_loss(loss, terms, meta, args):
+    """Stop before an update whose summed loss (over `terms` values) is non-finite, or whose
+    mean is over --divergence times the first epoch's mean loss (the run is diverging)."""
+    if not math.isfinite(loss):
+        raise Stop(f"the loss is {loss}")
+    reference, mean = meta.get("reference"), loss / max(terms, 1)
+    if reference and args.divergence and mean > args.divergence * reference:
+        raise Stop(
+            f"the loss {mean:.4g} is over {args.divergence:.4g} times the first epoch's "
+            f"{reference:.4g}: the run is diverging"
+        )
+
+
+def note_reference(meta):
+    """The divergence rule's yardstick: the mean loss of the first epoch (its steps so far)."""
+    if meta["epoch"] == 0 and meta["loss_terms"]:
+        meta["reference"] = meta["loss_sum"] / meta["loss_terms"]
+
+
+def stop_message(meta, saved, problem):
+    """The one line a stopped run ends with: which step, what was wrong, what is kept."""
+    kept = f"the checkpoint of step {saved} is kept" if saved else "no checkpoint yet"
+    advice = "Try a lower --lr or a --clip-norm."
+    return f"step {meta['step'] + 1}: {problem}; stopping ({kept}). {advice}"
+
+
+def cannot_resume(path, why):
+    """The one line for a checkpoint that cannot be resumed from (as a SystemExit to raise)."""
+    why = " ".join(str(why).split())[:300]  # frameworks' messages can span lines
+    return SystemExit(
+        f"cannot resume from {path}: {why}; move it away (or pass --overwrite) to start afresh"
+    )
+
+
+def keeps_optimizer_state(meta, args, lead=True):
+    """Settings may change on resume (printed); a new --optimizer starts its state afresh."""
+    saved = meta.get("settings", {})
+    changed = [
+        f"--{flag(k)} {saved.get(k)} -> {v}"
+        for k, v in run_settings(args).items()
+        if saved.get(k) != v
+    ]
+    same = saved.get("optimizer") == args.optimizer
+    if changed and lead:
+        note = "" if same else " (the new optimizer's state starts afresh)"
+        print("resuming with changed settings: " + ", ".join(changed) + note)
+    meta["settings"] = run_settings(args)
+    return same
 
 
 # --------------------------------------------------------------------------- exact fit
@@ -438,7 +715,10 @@ def fit_exactly(args, paths, data, load, predict, lead=True):
     def validate(split):
         return evaluate(split, predict, args.batch_size, data.std)
 
-    save_npz(paths["weights.npz"], weights)
+    try:
+        save_weights(paths["weights.npz"], weights)
+    except Stop as problem:
+        raise SystemExit(f"least squares: {problem}; nothing written") from None
     record = {"epoch": 1, "step": 0, "train_loss": loss}
     if data.size(data.val):
         record.update({f"val_{k}": v for k, v in validate(data.val).items()})
@@ -516,7 +796,21 @@ def loss_sum(outputs, targets, mask):
     return losses.sum()
 
 
-def train_step(net, optimizer, inputs, targets, mask, terms, world, args):
+def update(optimizer, parameters, clip_norm):
+    """Clip the gradients and step the optimizer; Stop before the step on a non-finite gradient
+    and after it on a non-finite weight, so nothing of such a step is ever written."""
+    norm = torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
+    if not math.isfinite(float(norm)):
+        raise Stop("the gradients hold non-finite values")
+    if clip_norm:
+        torch.nn.utils.clip_grads_with_norm_(parameters, clip_norm, norm)
+    optimizer.step()
+    with torch.no_grad():
+        if not bool(torch.stack([torch.isfinite(p).all() for p in parameters]).all()):
+            raise Stop("the update made the weights non-finite")
+
+
+def train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta):
     """One optimizer step on this process's shard; returns the loss summed over all processes.
 
     The loss is a mean over the whole (global) batch: each process divides its sum by the
@@ -526,28 +820,26 @@ def train_step(net, optimizer, inputs, targets, mask, terms, world, args):
     outputs, _ = net(**inputs)
     summed = loss_sum(outputs, targets, mask)
     loss = all_sum(float(summed.detach()), world)
-    if not math.isfinite(loss):
-        return math.nan
+    check_loss(loss, terms, meta, args)
     optimizer.zero_grad(set_to_none=True)
     (summed * (world / terms)).backward()
-    if args.clip_norm:
-        torch.nn.utils.clip_grad_norm_(parameters, args.clip_norm)
-    optimizer.step()
+    update(optimizer, parameters, args.clip_norm)
     return loss
 
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    check_out(args)  # in every process, before any of them writes
     rank, world, device = setup_processes(args)
     lead = rank == 0  # the process that writes files and prints
     dtype = getattr(torch, args.dtype)
+    data = load_data(args)  # a bad data file stops the run before --out is even created
     if lead:
-        os.makedirs(args.out, exist_ok=True)
+        make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     if lead:
         save_json(os.path.join(args.out, "scaler.json"), {"mean": data.mean, "std": data.std})
     model = Model(weights=init_weights(args.seed), dtype=args.dtype, device=device)
@@ -567,13 +859,17 @@ def train(args):
     meta["settings"] = run_settings(args)
     saved = None  # the step of the last checkpoint
     if args.resume and os.path.exists(paths["checkpoint.npz"]):
-        groups, meta = load_checkpoint(paths["checkpoint.npz"])
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in groups["module"].items()})
-        load_optimizer_arrays(optimizer, groups.get("optimizer", {}))
+        groups, meta = load_checkpoint(paths["checkpoint.npz"], ("weights", "module", "optimizer"))
         saved = meta["step"]
         if lead:
             print(f"resumed from {paths['checkpoint.npz']} at step {saved}")
-            warn_if_changed(meta, args)
+        try:
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in groups["module"].items()})
+            if keeps_optimizer_state(meta, args, lead):
+                load_optimizer_arrays(optimizer, groups["optimizer"])
+        except (KeyError, ValueError, RuntimeError) as e:
+            why = f"it does not fit this model ({e})"
+            raise cannot_resume(paths["checkpoint.npz"], why) from None
     elif args.resume and lead:
         print(f"no {paths['checkpoint.npz']} yet: starting afresh")
     net = model
@@ -593,7 +889,7 @@ def train(args):
                 "optimizer": optimizer_arrays(optimizer),
             }
             save_checkpoint(paths["checkpoint.npz"], groups, meta)
-            save_npz(paths["weights.npz"], weights)
+            save_weights(paths["weights.npz"], weights)
         return meta["step"]
 
     @torch.no_grad()
@@ -613,47 +909,45 @@ def train(args):
     val = {}
     limit = args.max_steps or math.inf  # steps to stop after
     model.train()
-    while meta["epoch"] < args.epochs:
-        batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
-        while meta["batch"] < len(batches) and meta["step"] < limit:
-            idx = batches[meta["batch"]]
-            inputs, targets, mask = make_batch(data.train, shard(idx, rank, world))
-            inputs = to_torch(inputs, device, dtype)
-            targets = torch.as_tensor(targets, device=device, dtype=dtype)
-            mask = None if mask is None else torch.as_tensor(mask, device=device, dtype=dtype)
-            terms = loss_terms(data.train, idx)  # over the whole batch, every process's shard
-            torch.manual_seed(args.seed * 1_000_003 + meta["step"] * world + rank)  # dropout
-            loss = train_step(net, optimizer, inputs, targets, mask, terms, world, args)
-            if not math.isfinite(loss):
-                progress.close()
-                kept = f"the checkpoint of step {saved} is kept" if saved else "no checkpoint yet"
-                raise SystemExit(
-                    f"step {meta['step'] + 1}: the loss is {loss}; stopping ({kept}). "
-                    "Try a lower --lr or a --clip-norm."
-                )
-            meta["step"] += 1
-            meta["batch"] += 1
-            meta["loss_sum"] += loss
-            meta["loss_terms"] += terms
-            progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
-            if meta["step"] % args.checkpoint_every == 0:
-                saved = checkpoint()
-        if meta["batch"] < len(batches):  # stopped by --max-steps
-            break
-        # the end of an epoch: validate, log, checkpoint (rank 0; the others go on)
-        record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
-        record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
-        if lead:
-            if data.size(data.val):
-                val = validate(data.val)
-                record.update({f"val_{k}": v for k, v in val.items()})
-            log_metrics(paths["metrics.jsonl"], record)
-            progress.write(describe(record, ""))
-        meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
-        saved = checkpoint()
+    try:
+        while meta["epoch"] < args.epochs:
+            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
+            while meta["batch"] < len(batches) and meta["step"] < limit:
+                idx = batches[meta["batch"]]
+                inputs, targets, mask = make_batch(data.train, shard(idx, rank, world))
+                inputs = to_torch(inputs, device, dtype)
+                targets = torch.as_tensor(targets, device=device, dtype=dtype)
+                mask = None if mask is None else torch.as_tensor(mask, device=device, dtype=dtype)
+                terms = loss_terms(data.train, idx)  # over the whole batch, every process's shard
+                torch.manual_seed(args.seed * 1_000_003 + meta["step"] * world + rank)  # dropout
+                loss = train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta)
+                meta["step"] += 1
+                meta["batch"] += 1
+                meta["loss_sum"] += loss
+                meta["loss_terms"] += terms
+                note_reference(meta)
+                progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
+                if meta["step"] % args.checkpoint_every == 0:
+                    saved = checkpoint()
+            if meta["batch"] < len(batches):  # stopped by --max-steps
+                break
+            # the end of an epoch: validate, log, checkpoint (rank 0; the others go on)
+            record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
+            record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+            if lead:
+                if data.size(data.val):
+                    val = validate(data.val)
+                    record.update({f"val_{k}": v for k, v in val.items()})
+                log_metrics(paths["metrics.jsonl"], record)
+                progress.write(describe(record, ""))
+            meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
+            saved = checkpoint()
+        if saved != meta["step"]:  # stopped by --max-steps between checkpoints
+            saved = checkpoint()
+    except Stop as problem:  # nothing of the bad step was written
+        progress.close()
+        raise SystemExit(stop_message(meta, saved, problem)) from None
     progress.close()
-    if saved != meta["step"]:  # stopped by --max-steps between checkpoints
-        saved = checkpoint()
     if lead:
         finish(paths, meta, data, validate)
     if world > 1:

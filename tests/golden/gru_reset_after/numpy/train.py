@@ -16,18 +16,31 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from model import Model, clip_by_global_norm, init_weights, save_npz
+from model import Model, check_weights, clip_by_global_norm, init_weights
+
+BACKEND = "numpy"  # checkpoints name the script that wrote them
 
 # --------------------------------------------------------------------------- command line
 # The defaults are the spec's training section; each can be overridden on the command line.
 DATA = None  # the spec names no data: pass --data
+# Whether data.source leaves the spec's folder (an absolute path or one through ".."): a spec
+# is untrusted input, so reading such a file needs --allow-outside-data.
+DATA_OUTSIDE_SPEC = False
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+DIVERGENCE = 1000.0  # default --divergence: a step's loss over 1000x the first epoch's stops
 
 
 def build_parser():
     """The arguments every backend's script shares."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
+    p.add_argument(
+        "--allow-outside-data",
+        action="store_true",
+        help="read the spec's data.source even though it lies outside the spec's folder",
+    )
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="adam")
     p.add_argument("--lr", type=float, default=0.001)
@@ -48,24 +61,62 @@ def build_parser():
         help="write a checkpoint every this many steps (and at the end of every epoch)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out that holds another run, replacing its files",
+    )
+    p.add_argument(
+        "--divergence",
+        type=float,
+        default=DIVERGENCE,
+        help="stop when a step's mean loss exceeds this many times the first epoch's (0: never)",
+    )
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def flag(name):
+    """The command-line spelling of an argument's name."""
+    return name.replace("_", "-")
+
+
 def check_args(args):
-    """Refuse settings that cannot work, before any data is read."""
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
-            raise SystemExit(f"--{name.replace('_', '-')} must be positive")
-    if not args.lr > 0:
-        raise SystemExit("--lr must be positive")
+            raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
+    for name in ("max_steps", "seed"):
+        if getattr(args, name) < 0:
+            raise SystemExit(f"--{flag(name)} must be 0 or more, not {getattr(args, name)}")
+    if args.seed >= 2**32:
+        raise SystemExit(f"--seed must be below 2**32, not {args.seed}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise SystemExit(f"--lr must be a positive number, not {args.lr}")
+    if args.lr > np.finfo(args.dtype).max:
+        raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
+    for name in ("clip_norm", "divergence"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
+    if not args.out:
+        raise SystemExit("--out must name a folder")
+    if args.resume and args.overwrite:
+        raise SystemExit("--resume continues the run in --out, --overwrite replaces it: pick one")
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
+    if args.data == DATA and DATA_OUTSIDE_SPEC and not args.allow_outside_data:
+        raise SystemExit(
+            f"the spec's data.source {DATA!r} lies outside the spec's folder: "
+            "pass --allow-outside-data to read it, or --data PATH"
+        )
     if args.data == DATA and not os.path.isabs(DATA):
         args.data = os.path.join(HERE, DATA)  # the default is relative to this script's folder
     if not os.path.exists(args.data):
         raise SystemExit(f"no data file {args.data!r}")
+    if os.path.isdir(args.data):
+        raise SystemExit(f"{args.data}: a folder, not a data file")
 
 
 def parse_args(argv=None):
@@ -95,22 +146,88 @@ class Dataset:
         return len(next(iter(split.values())))
 
 
+# The arrays this model trains on: name -> (shape, the bound of its token ids or None for
+# values). A letter is a size read from the file, the same wherever it appears.
+ARRAYS = {
+    "x": (("N", "T", 4), None),
+    "y": (("N", 1), None),
+    "lengths": (("N",), None),  # valid steps of each row of x: 1 to its length
+}
+
+
+def load_arrays(path):
+    """Every array of an .npz file; never unpickles anything."""
+    arrays, name = {}, None
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"PK":  # np.load would take it for a pickle or a .npy
+                raise SystemExit(f"{path}: not an .npz file (a zip of .npy arrays)")
+        with np.load(path, allow_pickle=False) as f:
+            for name in f.files:
+                arrays[name] = f[name]
+    except ValueError as e:
+        if "pickle" not in str(e):
+            raise SystemExit(f"{path}: not a readable .npz file ({e})") from None
+        where = f"array {name!r} holds" if name else "it holds"
+        raise SystemExit(f"{path}: {where} Python objects; store numeric arrays") from None
+    except Exception as e:  # a damaged zip raises many kinds: all mean the same here
+        raise SystemExit(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    return arrays
+
+
+def check_array(path, name, array, dims, ids, sizes):
+    """Refuse an array of the wrong shape, kind or range, with one line naming it.
+
+    `sizes` maps each size letter to (its value, the array it was first read from).
+    """
+    shape = "(" + ", ".join(map(str, dims)) + ")"
+    if array.dtype.kind not in "biuf":
+        raise SystemExit(f"{path}: array {name!r} holds {array.dtype} values, not numbers")
+    if array.ndim != len(dims):
+        raise SystemExit(f"{path}: array {name!r} has shape {array.shape}, expected {shape}")
+    for got, want in zip(array.shape, dims, strict=True):
+        if isinstance(want, int) and got != want:
+            raise SystemExit(f"{path}: array {name!r} has shape {array.shape}, expected {shape}")
+        if isinstance(want, str):
+            value, first = sizes.setdefault(want, (got, name))
+            if got != value:
+                what = "samples" if want == "N" else "steps"
+                raise SystemExit(f"{path}: array {name!r} has {got} {what}, {first!r} has {value}")
+    if array.size and array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise SystemExit(f"{path}: array {name!r} holds NaN or infinite values")
+    if ids is not None and array.size:
+        if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+            raise SystemExit(f"{path}: array {name!r} holds fractions, expected token ids")
+        low, high = array.min(), array.max()
+        if low < 0 or high >= ids:
+            raise SystemExit(
+                f"{path}: array {name!r} holds ids from {low:g} to {high:g}, outside [0, {ids})"
+            )
+
+
 def read_npz(path):
     """The arrays of the .npz file, checked against what this model trains on."""
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
+    arrays = load_arrays(path)
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise SystemExit(f"{path}: no array named {', '.join(missing)} (it has {sorted(arrays)})")
+    if arrays["y"].ndim == len(ARRAYS["y"][0]) - 1:
+        arrays["y"] = arrays["y"][..., None]  # one regression output
+    sizes = {}
+    for name, (dims, ids) in ARRAYS.items():
+        if name in arrays:
+            check_array(path, name, arrays[name], dims, ids, sizes)
     n = len(arrays["y"])
     # sequences are stored right-padded (valid steps first) with their lengths; all full if absent
-    arrays.setdefault("lengths", np.full(n, arrays["x"].shape[1]))
-    arrays["lengths"] = arrays["lengths"].astype(np.int64)
+    steps = arrays["x"].shape[1]
+    lengths = arrays.setdefault("lengths", np.full(n, steps))
+    whole = np.array_equal(lengths, np.round(lengths))
+    if lengths.size and not (whole and lengths.min() >= 1 and lengths.max() <= steps):
+        raise SystemExit(f"{path}: array 'lengths' must hold whole lengths from 1 to {steps}")
+    arrays["lengths"] = lengths.astype(np.int64)
     arrays["x"] = arrays["x"].astype(np.float64)
     arrays["y"] = arrays["y"].astype(np.float64)
-    if arrays["y"].ndim == 1:
-        arrays["y"] = arrays["y"][..., None]  # one regression output
-    return arrays
+    return {k: v for k, v in arrays.items() if k in ARRAYS or k == "y_in"}
 
 
 def split_indices(n, seed):
@@ -220,35 +337,161 @@ def evaluate(split, predict, batch_size, std):
 
 
 # --------------------------------------------------------------------------- files
+# Everything a run writes: a refused --out is left exactly as it was.
+RUN_FILES = (
+    "checkpoint.npz",
+    "weights.npz",
+    "metrics.jsonl",
+    "final.json",
+    "curves.png",
+    "vocab.json",
+    "scaler.json",
+)
+TEMPORARY = ".partial-"  # prefix of the temporaries write_atomic renames into place
+
+
+def check_out(args):
+    """Refuse an --out that would lose a finished run: starting afresh in a folder that holds
+    files needs --overwrite (which then removes the earlier run's files), continuing --resume."""
+    out = args.out
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise SystemExit(f"--out {out}: not a folder")
+    if not os.path.isdir(out) or not os.listdir(out):
+        return
+    if args.resume:
+        # killed before its first checkpoint, a run leaves only these: it starts afresh
+        leftovers = ("vocab.json", "scaler.json", "metrics.jsonl")
+        names = os.listdir(out)
+        if all(n in leftovers or n.startswith(TEMPORARY) for n in names):
+            return
+        if "checkpoint.npz" not in names:
+            raise SystemExit(
+                f"--out {out} holds files but no checkpoint.npz to resume from: "
+                "pass --overwrite to start afresh there, or another --out"
+            )
+        return
+    if not args.overwrite:
+        raise SystemExit(
+            f"--out {out} already holds files: pass --resume to continue that run, "
+            "--overwrite to replace it, or another --out"
+        )
+    for name in RUN_FILES:  # a crash before the first checkpoint leaves nothing of the old run
+        if os.path.lexists(os.path.join(out, name)):
+            os.unlink(os.path.join(out, name))
+
+
+def make_out(path):
+    """Create --out (and its parents); one line, not a traceback, when that is impossible."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"cannot create --out {path}: {e.strerror or e}") from None
+    for name in os.listdir(path):  # temporaries of a run killed while writing
+        if name.startswith(TEMPORARY) and not os.path.isdir(os.path.join(path, name)):
+            os.unlink(os.path.join(path, name))
+
+
 def write_atomic(path, write):
-    """Write a file through a temporary one and os.replace: a crash leaves the old or the new."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write a file through a fresh temporary one and os.replace: a crash leaves the old file or
+    the new one, never half of one.
+
+    The temporary is created anew (O_EXCL) without following symbolic links (O_NOFOLLOW), in the
+    same folder; os.replace swaps a link planted at `path` itself, never writes through it. A
+    failed write (a full disk...) removes the temporary, keeps the old file and stops the run.
+    """
+    folder, name = os.path.split(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    tmp = None
+    try:
+        for attempt in range(100):
+            candidate = os.path.join(folder, f"{TEMPORARY}{name}.{os.getpid()}.{attempt}")
+            try:
+                fd = os.open(candidate, flags, 0o644)
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:
+            raise FileExistsError(f"no free temporary name next to {path}")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        why = e.strerror or e
+        raise SystemExit(f"cannot write {path}: {why}; any earlier {name} is kept") from None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def all_finite(named):
+    """Whether every float array of a dict holds finite values only."""
+    return all(
+        np.isfinite(a).all() for a in map(np.asarray, named.values()) if a.dtype.kind in "fc"
+    )
 
 
 def save_checkpoint(path, groups, meta):
     """One .npz of named groups of arrays (weights, optimizer state...) and the counters, as JSON.
 
-    Written atomically; read back by load_checkpoint without unpickling anything.
+    Written atomically; read back by load_checkpoint without unpickling anything. A non-finite
+    value is never written: the run stops and the previous checkpoint stays.
     """
+    for group, named in groups.items():
+        if not all_finite(named):
+            raise Stop(f"the {group} hold non-finite values")
     arrays = {f"{g}/{k}": np.asarray(v) for g, named in groups.items() for k, v in named.items()}
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
 
-def load_checkpoint(path):
-    """({group: {name: array}}, counters) from a file save_checkpoint wrote."""
+def save_weights(path, weights):
+    """The canonical weights as weights.npz (what Model().load_npz reads), written atomically."""
+    check_weights(weights)
+    weights = {k: np.asarray(weights[k]) for k in sorted(weights)}
+    if not all_finite(weights):
+        raise Stop("the weights hold non-finite values")
+    write_atomic(path, lambda fh: np.savez(fh, **weights))
+
+
+def load_checkpoint(path, groups_needed):
+    """({group: {name: array}}, counters) from a file save_checkpoint wrote for this model.
+
+    A truncated, corrupt or foreign file stops the run with one line saying what is wrong.
+    """
+
     groups = {}
-    with np.load(path, allow_pickle=False) as f:
-        for key in f.files:
-            if "/" in key:
-                group, name = key.split("/", 1)
-                groups.setdefault(group, {})[name] = f[key]
-        meta = json.loads(str(f["meta"]))
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            for key in f.files:
+                if "/" in key:
+                    group, name = key.split("/", 1)
+                    groups.setdefault(group, {})[name] = f[key]
+            meta = json.loads(str(f["meta"])) if "meta" in f.files else None
+    except Exception as e:  # np.load raises many kinds on a damaged zip: all mean the same
+        raise cannot_resume(path, f"not a readable checkpoint ({type(e).__name__}: {e})") from None
+    counters = {"step": int, "epoch": int, "batch": int, "loss_sum": float, "loss_terms": int}
+    if not isinstance(meta, dict) or not all(
+        isinstance(meta.get(k), (int, float)) for k in counters
+    ):
+        raise cannot_resume(path, "not a checkpoint of a train.py run (no counters)")
+    if meta.get("backend", BACKEND) != BACKEND:
+        why = f"written by the {meta['backend']} train.py, not this {BACKEND} one"
+        raise cannot_resume(path, why)
+    missing = [g for g in groups_needed if g not in groups]
+    if missing:
+        raise cannot_resume(path, f"no {', '.join(missing)} in it")
+    try:
+        check_weights(groups["weights"])
+    except ValueError as e:
+        raise cannot_resume(path, f"another model's checkpoint ({e})") from None
+    for group, named in groups.items():
+        if not all_finite(named):
+            raise cannot_resume(path, f"its {group} hold non-finite values")
     return groups, meta
 
 
@@ -256,19 +499,6 @@ def run_settings(args):
     """What a resumed run must share with the run it continues, to end where that one would."""
     keys = ["optimizer", "lr", "batch_size", "clip_norm", "seed", "dtype"]
     return {k: getattr(args, k) for k in keys}
-
-
-def warn_if_changed(meta, args):
-    """Resuming with other settings is allowed, but the run is then not a continuation."""
-    saved = meta.get("settings", {})
-    changed = [
-        f"--{k.replace('_', '-')} {saved.get(k)} -> {v}"
-        for k, v in run_settings(args).items()
-        if saved.get(k) != v
-    ]
-    if changed:
-        print("resuming with changed settings: " + ", ".join(changed))
-    meta["settings"] = run_settings(args)
 
 
 def save_json(path, obj):
@@ -296,10 +526,10 @@ class Progress:
         """One step done; `loss` is the epoch's running mean."""
         self.done += 1
         if self.bar is not None:
-            self.bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
+            self.bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
             self.bar.update(1)
         elif self.enabled and (self.done % self.every == 0 or self.done == self.total):
-            print(f"step {self.done}/{self.total}  epoch {epoch}  loss {loss:.4f}", flush=True)
+            print(f"step {self.done}/{self.total}  epoch {epoch}  loss {loss:.4g}", flush=True)
 
     def write(self, text):
         """Print a line without breaking the bar."""
@@ -313,19 +543,51 @@ class Progress:
             self.bar.close()
 
 
+def read_metrics(path):
+    """The records of metrics.jsonl. A half-written last line (a crash while appending) is
+    dropped with a note; any other damage stops the run naming the line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path}: not UTF-8 text; move it away to start afresh") from None
+    except OSError as e:
+        raise SystemExit(f"cannot read {path}: {e.strerror or e}") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("epoch"), int):
+                raise ValueError("no epoch")
+        except ValueError:
+            if number == len(lines):  # no line break after it: the write was cut short
+                print(f"{path}:{number}: dropped a half-written last line")
+                continue
+            why = "not a metrics record; fix or delete that line"
+            raise SystemExit(f"{path}:{number}: {why}") from None
+        records.append(record)
+    return records
+
+
+def write_metrics(path, records):
+    """Write metrics.jsonl whole, atomically: a crash never leaves half a line."""
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
 def restart_metrics(path, epochs_done):
     """Keep the records of the epochs a resumed run does not redo (all, when starting afresh)."""
     kept = []
     if epochs_done and os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            kept = [line for line in fh if json.loads(line)["epoch"] <= epochs_done]
-    write_atomic(path, lambda fh: fh.write("".join(kept).encode("utf-8")))
+        kept = [r for r in read_metrics(path) if r["epoch"] <= epochs_done]
+    write_metrics(path, kept)
 
 
 def log_metrics(path, record):
-    """Append one epoch's record to metrics.jsonl."""
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, sort_keys=True) + "\n")
+    """Add one epoch's record to metrics.jsonl."""
+    write_metrics(path, [*read_metrics(path), record])
 
 
 def plot_metrics(path, png):
@@ -339,8 +601,7 @@ def plot_metrics(path, png):
     except ImportError:
         print("matplotlib is not installed: no plot (pip install matplotlib)")
         return None
-    with open(path, encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
+    records = read_metrics(path)
     if not records:
         return None
     epochs = [r["epoch"] for r in records]
@@ -384,9 +645,64 @@ def finish(paths, meta, data, validate):
 def describe(metrics, prefix):
     """'name value' pairs of a metrics dict, for one printed line."""
     return "  ".join(
-        f"{prefix}{k} {v:.4f}" if isinstance(v, float) else f"{prefix}{k} {v}"
+        f"{prefix}{k} {v:.4g}" if isinstance(v, float) else f"{prefix}{k} {v}"
         for k, v in metrics.items()
     )
+
+
+# --------------------------------------------------------------------------- faults
+class Stop(Exception):
+    """A step whose result must not be kept: the run stops, the last checkpoint stays as it is."""
+
+
+def check_loss(loss, terms, meta, args):
+    """Stop before an update whose summed loss (over `terms` values) is non-finite, or whose
+    mean is over --divergence times the first epoch's mean loss (the run is diverging)."""
+    if not math.isfinite(loss):
+        raise Stop(f"the loss is {loss}")
+    reference, mean = meta.get("reference"), loss / max(terms, 1)
+    if reference and args.divergence and mean > args.divergence * reference:
+        raise Stop(
+            f"the loss {mean:.4g} is over {args.divergence:.4g} times the first epoch's "
+            f"{reference:.4g}: the run is diverging"
+        )
+
+
+def note_reference(meta):
+    """The divergence rule's yardstick: the mean loss of the first epoch (its steps so far)."""
+    if meta["epoch"] == 0 and meta["loss_terms"]:
+        meta["reference"] = meta["loss_sum"] / meta["loss_terms"]
+
+
+def stop_message(meta, saved, problem):
+    """The one line a stopped run ends with: which step, what was wrong, what is kept."""
+    kept = f"the checkpoint of step {saved} is kept" if saved else "no checkpoint yet"
+    advice = "Try a lower --lr or a --clip-norm."
+    return f"step {meta['step'] + 1}: {problem}; stopping ({kept}). {advice}"
+
+
+def cannot_resume(path, why):
+    """The one line for a checkpoint that cannot be resumed from (as a SystemExit to raise)."""
+    why = " ".join(str(why).split())[:300]  # frameworks' messages can span lines
+    return SystemExit(
+        f"cannot resume from {path}: {why}; move it away (or pass --overwrite) to start afresh"
+    )
+
+
+def keeps_optimizer_state(meta, args, lead=True):
+    """Settings may change on resume (printed); a new --optimizer starts its state afresh."""
+    saved = meta.get("settings", {})
+    changed = [
+        f"--{flag(k)} {saved.get(k)} -> {v}"
+        for k, v in run_settings(args).items()
+        if saved.get(k) != v
+    ]
+    same = saved.get("optimizer") == args.optimizer
+    if changed and lead:
+        note = "" if same else " (the new optimizer's state starts afresh)"
+        print("resuming with changed settings: " + ", ".join(changed) + note)
+    meta["settings"] = run_settings(args)
+    return same
 
 
 # --------------------------------------------------------------------------- optimizer
@@ -437,20 +753,28 @@ class Optimizer:
 
 # --------------------------------------------------------------------------- training
 def update(model, weights, optimizer, grads, clip_norm):
-    """Clip the gradients of the weights, step the optimizer, and give the model its new weights."""
+    """Clip the gradients of the weights, step the optimizer, and give the model its new weights.
+
+    Stops (Stop) before the step on a non-finite gradient, and after it on a non-finite weight
+    or optimizer state: nothing of such a step is ever written.
+    """
     grads = {k: np.asarray(grads[k], dtype=np.float64) for k in weights}  # not the inputs'
+    if not all_finite(grads):
+        raise Stop("the gradients hold non-finite values")
     if clip_norm:
         grads, _ = clip_by_global_norm(grads, clip_norm)
-    optimizer.step(weights, grads)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
+        optimizer.step(weights, grads)
+    if not all_finite(weights):
+        raise Stop("the update made the weights non-finite")
     model.load_weights(weights)
 
 
 def train_step(model, weights, optimizer, inputs, targets, mask, terms, args, meta):
-    """One step on one batch; returns its summed loss (NaN: the update was not made)."""
+    """One step on one batch; returns its summed loss (Stop: the step must not be kept)."""
     outputs, _ = model.forward(**inputs, training=True)
     totals, d_outputs = score(outputs, targets, mask, grad=True)
-    if not math.isfinite(totals["loss"]):
-        return math.nan
+    check_loss(totals["loss"], terms, meta, args)
     # backward() gives d(sum(outputs * d_outputs))/d(weights): with d_outputs = d(mean loss)/d
     # (outputs), that is the gradient of the mean loss, by backpropagation through time
     update(model, weights, optimizer, model.backward(d_outputs / terms), args.clip_norm)
@@ -459,12 +783,13 @@ def train_step(model, weights, optimizer, inputs, targets, mask, terms, args, me
 
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
-    os.makedirs(args.out, exist_ok=True)
+    check_out(args)
+    data = load_data(args)  # a bad data file stops the run before --out is even created
+    make_out(args.out)
     paths = {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    data = load_data(args)
     weights = init_weights(args.seed)  # the float64 master copy the optimizer updates
     model = Model(weights=weights, dtype=args.dtype)
     optimizer = Optimizer(args.optimizer, args.lr, weights)
@@ -473,13 +798,18 @@ def train(args):
     meta["settings"] = run_settings(args)
     saved = None  # the step of the last checkpoint
     if args.resume and os.path.exists(paths["checkpoint.npz"]):
-        groups, meta = load_checkpoint(paths["checkpoint.npz"])
+        groups, meta = load_checkpoint(paths["checkpoint.npz"], ("weights", "optimizer"))
         weights = {k: np.array(w, dtype=np.float64) for k, w in groups["weights"].items()}
-        optimizer.load_state(groups["optimizer"])
-        model.load_weights(weights)
+        optimizer = Optimizer(args.optimizer, args.lr, weights)
         saved = meta["step"]
         print(f"resumed from {paths['checkpoint.npz']} at step {saved}")
-        warn_if_changed(meta, args)
+        if keeps_optimizer_state(meta, args):
+            try:
+                optimizer.load_state(groups["optimizer"])
+            except (KeyError, ValueError) as e:
+                why = f"its optimizer state does not fit ({e})"
+                raise cannot_resume(paths["checkpoint.npz"], why) from None
+        model.load_weights(weights)
     elif args.resume:
         print(f"no {paths['checkpoint.npz']} yet: starting afresh")
     restart_metrics(paths["metrics.jsonl"], meta["epoch"])
@@ -487,7 +817,7 @@ def train(args):
     def checkpoint():
         groups = {"weights": weights, "optimizer": optimizer.state()}
         save_checkpoint(paths["checkpoint.npz"], groups, meta)
-        save_npz(paths["weights.npz"], weights)
+        save_weights(paths["weights.npz"], weights)
         return meta["step"]
 
     def predict(inputs):
@@ -501,42 +831,42 @@ def train(args):
     progress = Progress(min(total, args.max_steps or total), meta["step"], not args.no_progress)
     val = {}
     limit = args.max_steps or math.inf  # steps to stop after
-    while meta["epoch"] < args.epochs:
-        batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"])
-        while meta["batch"] < len(batches) and meta["step"] < limit:
-            idx = batches[meta["batch"]]
-            inputs, targets, mask = make_batch(data.train, idx)
-            terms = loss_terms(data.train, idx)
-            loss = train_step(model, weights, optimizer, inputs, targets, mask, terms, args, meta)
-            if not math.isfinite(loss):
-                progress.close()
-                kept = f"the checkpoint of step {saved} is kept" if saved else "no checkpoint yet"
-                raise SystemExit(
-                    f"step {meta['step'] + 1}: the loss is {loss}; stopping ({kept}). "
-                    "Try a lower --lr or a --clip-norm."
+    try:
+        while meta["epoch"] < args.epochs:
+            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"])
+            while meta["batch"] < len(batches) and meta["step"] < limit:
+                idx = batches[meta["batch"]]
+                inputs, targets, mask = make_batch(data.train, idx)
+                terms = loss_terms(data.train, idx)
+                loss = train_step(
+                    model, weights, optimizer, inputs, targets, mask, terms, args, meta
                 )
-            meta["step"] += 1
-            meta["batch"] += 1
-            meta["loss_sum"] += loss
-            meta["loss_terms"] += terms
-            progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
-            if meta["step"] % args.checkpoint_every == 0:
-                saved = checkpoint()
-        if meta["batch"] < len(batches):  # stopped by --max-steps
-            break
-        # the end of an epoch: validate, log, checkpoint
-        record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
-        record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
-        if data.size(data.val):
-            val = validate(data.val)
-            record.update({f"val_{k}": v for k, v in val.items()})
-        log_metrics(paths["metrics.jsonl"], record)
-        progress.write(describe(record, ""))
-        meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
-        saved = checkpoint()
+                meta["step"] += 1
+                meta["batch"] += 1
+                meta["loss_sum"] += loss
+                meta["loss_terms"] += terms
+                note_reference(meta)
+                progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
+                if meta["step"] % args.checkpoint_every == 0:
+                    saved = checkpoint()
+            if meta["batch"] < len(batches):  # stopped by --max-steps
+                break
+            # the end of an epoch: validate, log, checkpoint
+            record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
+            record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+            if data.size(data.val):
+                val = validate(data.val)
+                record.update({f"val_{k}": v for k, v in val.items()})
+            log_metrics(paths["metrics.jsonl"], record)
+            progress.write(describe(record, ""))
+            meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
+            saved = checkpoint()
+        if saved != meta["step"]:  # stopped by --max-steps between checkpoints
+            saved = checkpoint()
+    except Stop as problem:  # nothing of the bad step was written
+        progress.close()
+        raise SystemExit(stop_message(meta, saved, problem)) from None
     progress.close()
-    if saved != meta["step"]:  # stopped by --max-steps between checkpoints
-        saved = checkpoint()
     finish(paths, meta, data, validate)
     return meta
 
