@@ -274,6 +274,12 @@ PLUGIN_COMMANDS = (
         "run a spec through every installed backend and compare the numbers",
     ),
     ("export", "seqspec.onnx", "add_export_parser", "export a spec with its weights to ONNX"),
+    (
+        "import",
+        "seqspec.importers",
+        "add_import_parser",
+        "import a recurrent model from ONNX, Keras or a PyTorch state_dict",
+    ),
 )
 CORE_COMMANDS = ("validate", "schema", "inspect", "compile", "backends")
 

@@ -1,0 +1,762 @@
+"""Import an ONNX recurrent model: ``RNN`` / ``LSTM`` / ``GRU`` nodes with their surroundings.
+
+The importer reads the graph as data flow, not as one exporter's node sequence. It finds the
+recurrent nodes (ONNX operator spec, opset 7-22: gate blocks LSTM i,o,f,c, GRU z,r,h, peepholes
+i,o,f, ``B = [Wb, Rb]``), chains them into a stack (a ``forward`` and a ``reverse`` node that
+read the same input, or a forward node on a time-reversed input, make one bidirectional layer),
+and classifies what lies between them (the merge of two directions), before them (``Gather`` of
+a table: an embedding; ``OneHot``; ``sequence_lens`` from a graph input: variable lengths) and
+after them (pooling, one ``MatMul``/``Gemm`` head with its bias, an optional ``Softmax``).
+Whatever the spec cannot express is refused with the node's name and the attribute. The
+self-check in :mod:`seqspec.importers.common` runs the graph in onnxruntime against the compiled
+spec, so a misread graph can never be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqspec.importers.common import (
+    Imported,
+    SourceError,
+    check_source_file,
+    direction_weights,
+    identifier,
+    split_gates,
+)
+
+RECURRENT = {"RNN": "elman", "LSTM": "lstm", "GRU": "gru"}
+#: Operators that carry weights of their own: before the stack or between its layers they are
+#: a layer the spec does not have.
+WEIGHTED = {"MatMul", "Gemm", "Conv", "ConvTranspose", "LayerNormalization",
+            "BatchNormalization", "InstanceNormalization", "Einsum", "MatMulInteger",
+            "QLinearMatMul"}
+CONTROL_FLOW = {"Scan", "Loop", "If"}
+NONLINEAR = {"Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Softplus",
+             "Gelu", "Exp", "Log", "LogSoftmax", "Abs", "Clip"}
+DEFAULT_ACTIVATIONS = {"lstm": ("sigmoid", "tanh", "tanh"), "gru": ("sigmoid", "tanh")}
+INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # uint8 int8 uint16 int16 int32 int64 uint32 uint64
+FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+
+
+def _where(node: Any, index: int) -> str:
+    return f"node '{node.name or f'#{index}'}' ({node.op_type})"
+
+
+@dataclass
+class _Recurrent:
+    """One RNN/LSTM/GRU node, read and checked."""
+
+    index: int
+    node: Any
+    cell: str
+    direction: str  # forward | reverse | bidirectional
+    hidden: int
+    w: np.ndarray  # (D, G*H, I)
+    r: np.ndarray  # (D, G*H, H)
+    b: np.ndarray | None  # (D, 2*G*H)
+    p: np.ndarray | None  # (D, 3*H)
+    activation: str = "tanh"
+    variant: str = "reset_after"
+    layout: int = 0
+
+    @property
+    def where(self) -> str:
+        return _where(self.node, self.index)
+
+    @property
+    def x(self) -> str:
+        return self.node.input[0]
+
+    def lens(self) -> str:
+        return self.node.input[4] if len(self.node.input) > 4 else ""
+
+
+@dataclass
+class _Layer:
+    nodes: list[_Recurrent]  # one node (any direction) or [forward, backward]
+    backward_from_reversal: bool = False
+    merge_mode: str = "concat"
+
+    @property
+    def first(self) -> _Recurrent:
+        return self.nodes[0]
+
+    @property
+    def bidirectional(self) -> bool:
+        return len(self.nodes) == 2 or self.nodes[0].direction == "bidirectional"
+
+    @property
+    def out_size(self) -> int:
+        h = self.first.hidden
+        return 2 * h if self.bidirectional and self.merge_mode == "concat" else h
+
+
+@dataclass
+class _Graph:
+    """Producers, consumers, constants and ancestry (bit sets) of a topologically sorted graph."""
+
+    proto: Any
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+    producer: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # graph inputs that are not weights
+    node_anc: list[int] = field(default_factory=list)  # bit j: node j is an ancestor
+    node_inp: list[frozenset[str]] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> Any:
+        return self.proto.node
+
+    def anc(self, value: str) -> int:
+        """Nodes that ``value`` depends on (its producer included), as a bit set."""
+        j = self.producer.get(value)
+        return 0 if j is None else self.node_anc[j] | (1 << j)
+
+    def inputs_of(self, value: str) -> frozenset[str]:
+        """Graph inputs that ``value`` depends on."""
+        if value in self.inputs:
+            return frozenset([value])
+        j = self.producer.get(value)
+        return frozenset() if j is None else self.node_inp[j]
+
+    def const(self, value: str) -> np.ndarray | None:
+        return self.consts.get(value)
+
+
+def _load(path: Path) -> Any:
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError, others on truncated files
+        raise SourceError(f"not an ONNX model ({type(exc).__name__})") from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise SourceError("not an ONNX model (no graph)")
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise SourceError(f"initializer '{tensor.name}' keeps its data in an external "
+                              "file, which the importer does not read")
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version < 7:
+            raise SourceError(f"opset {opset.version}: the importer reads opset 7 and later")
+    return model
+
+
+def _index(model: Any) -> _Graph:
+    from onnx import numpy_helper
+
+    g = _Graph(model.graph)
+    for tensor in model.graph.initializer:
+        try:
+            g.consts[tensor.name] = numpy_helper.to_array(tensor)
+        except Exception:
+            raise SourceError(f"initializer '{tensor.name}' cannot be read") from None
+    g.inputs = {i.name: i for i in model.graph.input if i.name not in g.consts}
+    for j, node in enumerate(model.graph.node):
+        if node.op_type in CONTROL_FLOW and node.domain in ("", "ai.onnx"):
+            what = "a Jordan layer or a loop" if node.op_type == "Scan" else "control flow"
+            raise SourceError(f"{_where(node, j)}: {node.op_type} ({what}) is not supported "
+                              "by the importer")
+        if node.op_type == "Constant" and node.attribute:
+            attr = node.attribute[0]
+            from onnx import helper
+
+            value = helper.get_attribute_value(attr)
+            if attr.name == "value":
+                g.consts[node.output[0]] = numpy_helper.to_array(value)
+            elif attr.name in ("value_float", "value_int", "value_floats", "value_ints"):
+                g.consts[node.output[0]] = np.asarray(value)
+        anc, inp = 0, frozenset()
+        for name in node.input:
+            if not name:
+                continue
+            if name not in g.producer and name not in g.inputs and name not in g.consts:
+                raise SourceError(f"{_where(node, j)}: input '{name}' is produced by no node "
+                                  "(the graph is not sorted or not valid)")
+            anc |= g.anc(name)
+            inp |= g.inputs_of(name)
+        g.node_anc.append(anc)
+        g.node_inp.append(inp)
+        for out in node.output:
+            if out:
+                g.producer[out] = j
+    return g
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    from onnx import helper
+
+    out = {}
+    for a in node.attribute:
+        value = helper.get_attribute_value(a)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, list):
+            value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
+        out[a.name] = value
+    return out
+
+
+def _is_zero_state(g: _Graph, value: str, depth: int = 0) -> bool:
+    """Whether an initial state is a constant zero (as torch.onnx emits: Expand of zeros)."""
+    if depth > 50:
+        return False
+    c = g.const(value)
+    if c is not None:
+        return bool(np.all(c == 0))
+    if value in g.inputs:
+        return False
+    j = g.producer.get(value)
+    if j is None:
+        return False
+    node = g.nodes[j]
+    if node.op_type == "ConstantOfShape":
+        fill = _attrs(node).get("value")
+        if fill is None:
+            return True
+        from onnx import numpy_helper
+
+        return bool(np.all(numpy_helper.to_array(fill) == 0))
+    if node.op_type in ("Expand", "Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Tile",
+                        "Transpose"):
+        return _is_zero_state(g, node.input[0], depth + 1)
+    if node.op_type == "Concat":
+        return all(_is_zero_state(g, v, depth + 1) for v in node.input if v)
+    return False
+
+
+def _read_recurrent(g: _Graph, j: int) -> _Recurrent:
+    node = g.nodes[j]
+    where = _where(node, j)
+    cell = RECURRENT[node.op_type]
+    attrs = _attrs(node)
+    for key in ("clip", "activation_alpha", "activation_beta"):
+        if key in attrs:
+            raise SourceError(f"{where}: attribute {key}={attrs[key]}: the spec language has no "
+                              f"{'cell clipping' if key == 'clip' else 'activation parameters'}")
+    if attrs.get("input_forget", 0):
+        raise SourceError(f"{where}: attribute input_forget=1 (coupled input and forget gates) "
+                          "is not in the spec language")
+    direction = attrs.get("direction", "forward")
+    if direction not in ("forward", "reverse", "bidirectional"):
+        raise SourceError(f"{where}: attribute direction={direction!r} is not an ONNX direction")
+    dirs = 2 if direction == "bidirectional" else 1
+
+    def weight(i: int, label: str) -> np.ndarray | None:
+        name = node.input[i] if len(node.input) > i else ""
+        if not name:
+            return None
+        value = g.const(name)
+        if value is None:
+            raise SourceError(f"{where}: input {label} ('{name}') is computed in the graph, "
+                              "not a constant weight")
+        if value.dtype.kind != "f":
+            raise SourceError(f"{where}: input {label} has type {value.dtype}, not a float")
+        return value
+
+    w, r, b = weight(1, "W"), weight(2, "R"), weight(3, "B")
+    if w is None or r is None:
+        raise SourceError(f"{where}: inputs W and R are required")
+    gates = {"elman": 1, "lstm": 4, "gru": 3}[cell]
+    if r.ndim != 3 or r.shape[0] != dirs or r.shape[1] % gates:
+        raise SourceError(f"{where}: input R has shape {r.shape}, expected ({dirs}, {gates}*H, H)")
+    hidden = r.shape[2]
+    if attrs.get("hidden_size", hidden) != hidden or r.shape[1] != gates * hidden:
+        raise SourceError(f"{where}: attribute hidden_size={attrs.get('hidden_size')} does not "
+                          f"match R's shape {r.shape}")
+    if w.ndim != 3 or w.shape[:2] != (dirs, gates * hidden):
+        raise SourceError(f"{where}: input W has shape {w.shape}, expected "
+                          f"({dirs}, {gates * hidden}, input size)")
+    if b is not None and b.shape != (dirs, 2 * gates * hidden):
+        raise SourceError(f"{where}: input B has shape {b.shape}, expected "
+                          f"({dirs}, {2 * gates * hidden})")
+    for i, label in ((5, "initial_h"), (6, "initial_c")):
+        if i == 6 and cell != "lstm":
+            break
+        name = node.input[i] if len(node.input) > i else ""
+        if name and not _is_zero_state(g, name):
+            raise SourceError(f"{where}: input {label} ('{name}') is not a constant zero: an "
+                              "initial-state input is not in the spec language")
+    p = weight(7, "P") if cell == "lstm" else None
+    if p is not None and p.shape != (dirs, 3 * hidden):
+        raise SourceError(f"{where}: input P has shape {p.shape}, expected ({dirs}, {3 * hidden})")
+    acts = [str(a).lower() for a in attrs.get("activations", [])]
+    rec = _Recurrent(j, node, cell, direction, hidden, w, r, b, p, layout=attrs.get("layout", 0))
+    if cell == "elman":
+        acts = acts or ["tanh"] * dirs
+        if len(set(acts)) != 1 or acts[0] not in ("tanh", "relu", "sigmoid"):
+            raise SourceError(f"{where}: attribute activations={attrs.get('activations')}: the "
+                              "spec's Elman cell has one of Tanh, Relu, Sigmoid for all directions")
+        rec.activation = acts[0]
+    elif acts and acts != list(DEFAULT_ACTIVATIONS[cell]) * dirs:
+        raise SourceError(f"{where}: attribute activations={attrs.get('activations')}: the spec's "
+                          f"{cell.upper()} uses the default gate activations only")
+    if cell == "gru":
+        rec.variant = "reset_after" if attrs.get("linear_before_reset", 0) else "reset_before"
+    if rec.layout not in (0, 1):
+        raise SourceError(f"{where}: attribute layout={rec.layout} is not 0 or 1")
+    return rec
+
+
+def _path_to_input(g: _Graph, value: str, source: str) -> list[Any]:
+    """The nodes on the data path from graph input ``source`` to ``value``, nearest first."""
+    path = []
+    for _ in range(10_000):
+        if value == source or value in g.inputs:
+            break
+        j = g.producer.get(value)
+        if j is None:
+            break
+        node = g.nodes[j]
+        path.append(node)
+        nxt = [v for v in node.input if v and source in g.inputs_of(v)]
+        if node.op_type == "Gather" and len(node.input) > 1:
+            nxt = [node.input[1]] if source in g.inputs_of(node.input[1]) else nxt
+        if not nxt:
+            break
+        value = nxt[0]
+    return path
+
+
+def _reversals(g: _Graph, path: list[Any]) -> list[str]:
+    """The time reversals on a path: ReverseSequence, or a Slice with step -1."""
+    out = []
+    for node in path:
+        if node.op_type == "ReverseSequence":
+            out.append("ReverseSequence")
+        elif node.op_type == "Slice" and len(node.input) > 4:
+            steps = g.const(node.input[4])
+            if steps is not None and np.any(np.asarray(steps) < 0):
+                out.append("Slice")
+    return out
+
+
+def _swaps(g: _Graph, path: list[Any]) -> int:
+    """How many Transposes on a path swap the first two axes (batch <-> time)."""
+    n = 0
+    for node in path:
+        if node.op_type == "Transpose":
+            perm = list(_attrs(node).get("perm", []))
+            if len(perm) >= 2 and perm[0] == 1 and perm[1] == 0:
+                n += 1
+    return n
+
+
+def _bits(mask: int) -> list[int]:
+    out, j = [], 0
+    while mask:
+        if mask & 1:
+            out.append(j)
+        mask >>= 1
+        j += 1
+    return out
+
+
+def _layers(g: _Graph, recs: list[_Recurrent], main: str | None) -> list[_Layer]:
+    """Chain the recurrent nodes into layers (pairing the two halves of a bidirectional one)."""
+    layers: list[_Layer] = []
+    i = 0
+    while i < len(recs):
+        rec = recs[i]
+        nxt = recs[i + 1] if i + 1 < len(recs) else None
+        independent = nxt is not None and not (g.anc(nxt.x) >> rec.index) & 1 and not (
+            g.anc(rec.x) >> nxt.index) & 1
+        if (nxt is not None and independent and rec.direction != "bidirectional"
+                and nxt.direction != "bidirectional" and rec.cell == nxt.cell
+                and rec.hidden == nxt.hidden):
+            pair = _pair(g, rec, nxt, main)
+            if pair is not None:
+                layers.append(pair)
+                i += 2
+                continue
+        if rec.direction == "reverse":
+            raise SourceError(f"{rec.where}: attribute direction=reverse without a forward node "
+                              "beside it: the spec has no backward-only layer")
+        layers.append(_Layer([rec]))
+        i += 1
+    for below, above in zip(layers, layers[1:], strict=False):
+        for rec in above.nodes:
+            if not any((g.anc(rec.x) >> r.index) & 1 for r in below.nodes):
+                raise SourceError(f"{rec.where} does not read the output of "
+                                  f"{below.first.where}: the recurrent nodes are not one stack")
+    first = layers[0]
+    for rec in first.nodes:
+        if any((g.anc(rec.x) >> r.index) & 1 for r in recs):
+            raise SourceError(f"{rec.where}: reads another recurrent node's output in a way the "
+                              "importer does not recognise")
+    return layers
+
+
+def _pair(g: _Graph, a: _Recurrent, b: _Recurrent, main: str | None) -> _Layer | None:
+    """Two independent nodes as the halves of one bidirectional layer, or None."""
+    if {a.direction, b.direction} == {"forward", "reverse"}:
+        fw, bw = (a, b) if a.direction == "forward" else (b, a)
+        return _Layer([fw, bw])
+    if a.direction == b.direction == "forward" and main is not None:
+        ra = len(_reversals(g, _path_to_input(g, a.x, main)))
+        rb = len(_reversals(g, _path_to_input(g, b.x, main)))
+        if ra != rb:  # the backward half runs forward over the time-reversed sequence
+            fw, bw = (a, b) if ra < rb else (b, a)
+            return _Layer([fw, bw], backward_from_reversal=True)
+    return None
+
+
+def _region(g: _Graph, layer: _Layer, target: str) -> list[int]:
+    """Nodes after ``layer``'s nodes and before ``target`` (a value)."""
+    before = g.anc(target)
+    mask = 0
+    for rec in layer.nodes:
+        mask |= 1 << rec.index
+    return [j for j in _bits(before) if g.node_anc[j] & mask and not (mask >> j) & 1]
+
+
+def _nonconst_inputs(g: _Graph, node: Any) -> int:
+    return sum(1 for v in node.input if v and g.const(v) is None)
+
+
+def _merge_mode(g: _Graph, region: list[int]) -> str:
+    ops = [g.nodes[j] for j in region]
+
+    def const_is(node: Any, value: float) -> bool:
+        return any((c := g.const(v)) is not None and c.size == 1 and float(c.reshape(-1)[0]) ==
+                   value for v in node.input if v)
+
+    if any(n.op_type == "Mul" and _nonconst_inputs(g, n) == 2 for n in ops):
+        return "mul"
+    if any(n.op_type == "Add" and _nonconst_inputs(g, n) == 2 for n in ops):
+        halved = any((n.op_type == "Div" and const_is(n, 2.0))
+                     or (n.op_type == "Mul" and const_is(n, 0.5)) for n in ops)
+        return "ave" if halved else "sum"
+    return "concat"
+
+
+def _check_between(g: _Graph, region: list[int], what: str) -> None:
+    for j in region:
+        node = g.nodes[j]
+        if node.op_type in WEIGHTED or node.op_type in NONLINEAR or node.op_type in RECURRENT:
+            raise SourceError(f"{_where(node, j)}: {what}: the spec language has no such layer")
+
+
+@dataclass
+class _Head:
+    node: int
+    weight: np.ndarray  # canonical (out, in)
+    bias: np.ndarray | None
+    input: str
+    output: str  # the value after the bias
+    softmax: bool = False
+    where: str = ""
+
+
+def _head(g: _Graph, last: _Layer) -> _Head:
+    mask = 0
+    for rec in last.nodes:
+        mask |= 1 << rec.index
+    after = [j for j, anc in enumerate(g.node_anc) if anc & mask]
+    dense = [j for j in after if g.nodes[j].op_type in ("MatMul", "Gemm")
+             and any(g.const(v) is not None and g.const(v).ndim == 2 for v in g.nodes[j].input)]
+    if not dense:
+        raise SourceError(f"no dense layer (MatMul or Gemm with a constant weight) after "
+                          f"{last.first.where}: the spec needs a head")
+    j = dense[0]
+    node = g.nodes[j]
+    where = _where(node, j)
+    others = [k for k in after if k != j and g.nodes[k].op_type in WEIGHTED | set(RECURRENT)]
+    if others:
+        k = others[0]
+        raise SourceError(f"{_where(g.nodes[k], k)}: a second layer after the head {where}: the "
+                          "spec has one dense head")
+    if node.op_type == "MatMul":
+        if g.const(node.input[1]) is None:
+            raise SourceError(f"{where}: the weight multiplies from the left (W @ x)")
+        weight, x, out, bias = g.const(node.input[1]).T, node.input[0], node.output[0], None
+        adds = [k for k in after if g.nodes[k].op_type == "Add" and out in g.nodes[k].input]
+        if len(adds) == 1:
+            add = g.nodes[adds[0]]
+            other = [v for v in add.input if v != out]
+            c = g.const(other[0]) if other else None
+            if c is not None and c.size == weight.shape[0]:
+                bias, out = c.reshape(-1), add.output[0]
+    else:
+        attrs = _attrs(node)
+        if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta",
+                                                                                  1.0) != 1.0:
+            raise SourceError(f"{where}: attributes transA/alpha/beta other than 0/1/1 are not "
+                              "supported")
+        w = g.const(node.input[1])
+        if w is None:
+            raise SourceError(f"{where}: input B is not a constant weight")
+        weight = w if attrs.get("transB", 0) else w.T
+        x, out = node.input[0], node.output[0]
+        c = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        bias = None if c is None else np.broadcast_to(c.reshape(-1), (weight.shape[0],)).copy()
+    head = _Head(j, np.asarray(weight, dtype=np.float64), bias, x, out, where=where)
+    for k in after:
+        n = g.nodes[k]
+        if not (g.anc(n.output[0] if n.output else "") >> j) & 1:
+            continue  # not after the head
+        if n.op_type == "Softmax":
+            head.softmax = True
+        elif n.op_type in NONLINEAR:
+            raise SourceError(f"{_where(n, k)}: {n.op_type} after the head: the spec's head is "
+                              "linear (logits or values)")
+    return head
+
+
+def read(path: str, name: str | None = None, head_kind: str | None = None) -> Imported:
+    """Read an ONNX file into an :class:`Imported` (see the module docstring)."""
+    source = check_source_file(path, (".onnx",))
+    model = _load(source)
+    g = _index(model)
+    recs = [_read_recurrent(g, j) for j, n in enumerate(g.nodes)
+            if n.op_type in RECURRENT and n.domain in ("", "ai.onnx")]
+    if not recs:
+        raise SourceError("the graph has no RNN, LSTM or GRU node")
+    first_inputs = set().union(*(g.inputs_of(r.x) for r in recs[:2]))
+    lens_inputs = {v for r in recs for v in g.inputs_of(r.lens()) if r.lens()}
+    candidates = sorted(first_inputs - lens_inputs)
+    if len(candidates) != 1:
+        raise SourceError(f"the first recurrent node reads {len(candidates)} graph inputs "
+                          f"({', '.join(candidates) or 'none'}); the importer needs one sequence")
+    main = candidates[0]
+    layers = _layers(g, recs, main)
+    # ---- lengths
+    lens_values = [r.lens() for layer in layers for r in layer.nodes]
+    lengths: str | None = None
+    if any(lens_values):
+        bad = [r for layer in layers for r in layer.nodes if not r.lens()]
+        if bad:
+            raise SourceError(f"{bad[0].where}: has no sequence_lens while other recurrent "
+                              "nodes have: mixed variable and fixed lengths")
+        sources = {v for r in recs for v in g.inputs_of(r.lens())}
+        if len(sources) != 1 or main in sources:
+            raise SourceError(f"{recs[0].where}: input sequence_lens is computed from "
+                              f"{', '.join(sorted(sources)) or 'constants'}, not from one "
+                              "lengths input (a mask on the data is not in the spec language)")
+        lengths = sources.pop()
+    extra = sorted(set(g.inputs) - {main} - ({lengths} if lengths else set()))
+    if extra:
+        raise SourceError(f"graph input '{extra[0]}' has no place in a spec (the importer reads "
+                          "one sequence input and optional lengths)")
+    # ---- input
+    first = layers[0].first
+    path = _path_to_input(g, first.x, main)
+    for node in path:
+        if node.op_type in WEIGHTED or node.op_type in NONLINEAR:
+            j = g.producer[node.output[0]]
+            raise SourceError(f"{_where(node, j)}: a layer before the recurrent stack is not "
+                              "in the spec language")
+    in_size = first.w.shape[2]
+    elem = g.inputs[main].type.tensor_type.elem_type
+    spec_input: dict[str, Any]
+    weights: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    if elem in INTEGER_TYPES:
+        gathers = [n for n in path if n.op_type == "Gather" and g.const(n.input[0]) is not None
+                   and g.const(n.input[0]).ndim == 2]
+        onehots = [n for n in path if n.op_type == "OneHot"]
+        if gathers:
+            table = g.const(gathers[0].input[0])
+            if table.shape[1] != in_size:
+                raise SourceError(f"the embedding table has width {table.shape[1]}, "
+                                  f"{first.where} reads {in_size}")
+            spec_input = {"kind": "tokens", "vocab_size": int(table.shape[0]),
+                          "encoding": "embedding", "embedding_dim": int(table.shape[1])}
+            weights["encoder.embedding"] = np.asarray(table, dtype=np.float64)
+        elif onehots:
+            spec_input = {"kind": "tokens", "vocab_size": int(in_size), "encoding": "one_hot"}
+        else:
+            raise SourceError(f"input '{main}' holds integers but reaches {first.where} through "
+                              "neither an embedding (Gather of a table) nor a OneHot")
+    elif elem in FLOAT_TYPES:
+        spec_input = {"kind": "features", "size": int(in_size)}
+    else:
+        raise SourceError(f"input '{main}' has ONNX element type {elem}, neither integer nor float")
+    reversals = _reversals(g, path)
+    left = lengths is not None and "ReverseSequence" in reversals and len(reversals) >= 2
+    if lengths is not None:
+        spec_input["variable_length"] = True
+        if left:
+            spec_input["padding"] = "left"
+    time_major = (_swaps(g, path) % 2 == 0) == (first.layout == 0)
+    # ---- layers, merges, head
+    head = _head(g, layers[-1])
+    for k, layer in enumerate(layers):
+        target = layers[k + 1].first.x if k + 1 < len(layers) else head.input
+        region = _region(g, layer, target)
+        _check_between(g, region, "between recurrent layers" if k + 1 < len(layers)
+                       else "between the recurrent stack and the head")
+        if layer.bidirectional:
+            layer.merge_mode = _merge_mode(g, region)
+    d_in = head.weight.shape[1]
+    if d_in != layers[-1].out_size:
+        raise SourceError(f"{head.where}: the head reads {d_in} values, the top recurrent layer "
+                          f"gives {layers[-1].out_size}: the importer cannot tell how they connect")
+    spec_layers, sources = [], []
+    for k, layer in enumerate(layers):
+        spec_layers.append(_spec_layer(layer))
+        sources.append(" + ".join(f"{r.node.op_type} node '{r.node.name or f'#{r.index}'}'"
+                                  f"{' (direction ' + r.direction + ')' if r.direction != 'forward' else ''}"
+                                  for r in layer.nodes)
+                       + (" (on the time-reversed sequence)" if layer.backward_from_reversal
+                          else ""))
+        weights.update(_layer_weights(layer, k))
+    last_region = [g.nodes[j].op_type for j in _region(g, layers[-1], head.input)]
+    pooling = ("max" if "ReduceMax" in last_region else
+               "mean" if "ReduceMean" in last_region or "ReduceSum" in last_region else "last")
+    out_name = _output(g, head)
+    session = _session(model)
+    probe = _probe(session, main, lengths, spec_input, time_major, out_name)
+    scheme = "many_to_many" if probe.ndim == 3 else "many_to_one"
+    out_size = head.weight.shape[0]
+    kind = head_kind or ("regression" if out_size == 1 and not head.softmax else "softmax")
+    if head_kind is None:
+        notes.append(f"head kind {kind} (the graph does not say; --head softmax|regression "
+                     "chooses)")
+    spec_head: dict[str, Any] = {"kind": kind}
+    spec_head["classes" if kind == "softmax" else "outputs"] = int(out_size)
+    if head.bias is None:
+        spec_head["bias"] = False
+    weights["head.W"] = head.weight
+    if head.bias is not None:
+        weights["head.b"] = np.asarray(head.bias, dtype=np.float64)
+    spec_model: dict[str, Any] = {"scheme": scheme, "input": spec_input, "layers": spec_layers}
+    if scheme == "many_to_one":
+        spec_model["pooling"] = pooling
+    spec_model["head"] = spec_head
+    if head.softmax:
+        notes.append("the graph applies a softmax to the head; the spec's model returns the "
+                     "logits (softmax is in the loss)")
+    if time_major:
+        notes.append("the graph is time-major (steps first); the spec's model is batch-first")
+    meta = {p.key: p.value for p in model.metadata_props}
+    spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
+    dtype = "float64" if first.w.dtype == np.float64 else "float32"
+    run = _runner(session, main, lengths, spec_input, time_major, out_name, scheme)
+    return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
+                    sources, f"{head.where}", notes, head.softmax)
+
+
+def _spec_layer(layer: _Layer) -> dict[str, Any]:
+    rec = layer.first
+    out: dict[str, Any] = {"cell": rec.cell, "hidden_size": int(rec.hidden)}
+    if rec.cell == "elman":
+        out["activation"] = rec.activation
+    if rec.cell == "gru":
+        out["variant"] = rec.variant
+    if rec.cell == "lstm" and any(r.p is not None for r in layer.nodes):
+        out["peepholes"] = True
+    if any(r.b is None for r in layer.nodes):
+        if not all(r.b is None for r in layer.nodes):
+            raise SourceError(f"{rec.where}: one direction has a bias and the other has none")
+        out["bias"] = False
+    if layer.bidirectional:
+        out["bidirectional"] = True
+        out["merge_mode"] = layer.merge_mode
+    return out
+
+
+def _layer_weights(layer: _Layer, k: int) -> dict[str, np.ndarray]:
+    from seqspec.onnx.layers import ONNX_GATES, ONNX_PEEPHOLES
+
+    halves = []  # (node, index of the direction in the node)
+    for rec in layer.nodes:
+        halves += [(rec, d) for d in range(rec.w.shape[0])]
+    names = ["forward", "backward"] if layer.bidirectional else ["forward"]
+    out: dict[str, np.ndarray] = {}
+    for direction, (rec, d) in zip(names, halves, strict=True):
+        gates = ONNX_GATES[rec.cell]
+        wx = split_gates(rec.w[d], gates)
+        wh = split_gates(rec.r[d], gates)
+        bias, bhn = None, None
+        if rec.b is not None:
+            b = np.asarray(rec.b[d], dtype=np.float64)
+            wb, rb = split_gates(b[: len(gates) * rec.hidden], gates), split_gates(
+                b[len(gates) * rec.hidden:], gates)
+            bias = {gate: wb[gate] + rb[gate] for gate in gates}  # only the sum matters
+            if rec.cell == "gru":  # Rbh sits inside the reset gate's reach (or after it)
+                bias["n"], bhn = wb["n"], rb["n"]
+        peep = None
+        if layer.first.cell == "lstm" and any(r.p is not None for r in layer.nodes):
+            p = np.zeros(3 * rec.hidden) if rec.p is None else rec.p[d]
+            peep = split_gates(p, ONNX_PEEPHOLES)
+            peep = {gate: peep[gate] for gate in ("i", "f", "o")}
+        out.update(direction_weights(f"encoder.layers.{k}.{direction}", gates, wx, wh, bias,
+                                     bhn, peep))
+    return out
+
+
+def _output(g: _Graph, head: _Head) -> str:
+    outs = [o.name for o in g.proto.output if (g.anc(o.name) >> head.node) & 1]
+    if not outs:
+        raise SourceError(f"no graph output depends on the head {head.where}")
+    return outs[0]
+
+
+def _session(model: Any) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(model.SerializeToString(), options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SourceError(f"onnxruntime cannot run the graph ({detail})") from None
+
+
+def _feeds(session: Any, main: str, lengths: str | None, inputs: Mapping[str, np.ndarray],
+           time_major: bool) -> dict[str, np.ndarray]:
+    types = {i.name: i.type for i in session.get_inputs()}
+
+    def cast(value: np.ndarray, name: str) -> np.ndarray:
+        t = types[name]
+        kind = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32,
+                "tensor(double)": np.float64, "tensor(float16)": np.float16}.get(t)
+        if kind is None:
+            raise SourceError(f"graph input '{name}' has type {t}, which the importer cannot feed")
+        return np.ascontiguousarray(value.astype(kind))
+
+    x = np.asarray(inputs["x"])
+    if time_major:
+        x = np.swapaxes(x, 0, 1)
+    feeds = {main: cast(x, main)}
+    if lengths is not None:
+        feeds[lengths] = cast(np.asarray(inputs["lengths"]), lengths)
+    return feeds
+
+
+def _probe(session: Any, main: str, lengths: str | None, spec_input: Mapping[str, Any],
+           time_major: bool, out_name: str) -> np.ndarray:
+    """Run the graph once on a small batch (batch 2, 3 steps) to read its output's rank."""
+    rng = np.random.default_rng(0)
+    if spec_input["kind"] == "tokens":
+        x = rng.integers(0, spec_input["vocab_size"], size=(2, 3))
+    else:
+        x = rng.uniform(-1, 1, size=(2, 3, spec_input["size"]))
+    inputs = {"x": x, "lengths": np.array([3, 3])}
+    try:
+        return session.run([out_name], _feeds(session, main, lengths, inputs, time_major))[0]
+    except SourceError:
+        raise
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SourceError(f"onnxruntime cannot run the graph on a batch ({detail})") from None
+
+
+def _runner(session: Any, main: str, lengths: str | None, spec_input: Mapping[str, Any],
+            time_major: bool, out_name: str, scheme: str) -> Any:
+    def run(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        (out,) = session.run([out_name], _feeds(session, main, lengths, inputs, time_major))
+        x = np.asarray(inputs["x"])
+        if scheme == "many_to_many" and time_major and out.shape[:2] == (x.shape[1], x.shape[0]):
+            out = np.swapaxes(out, 0, 1)
+        return out
+
+    return run
