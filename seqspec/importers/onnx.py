@@ -14,6 +14,7 @@ spec, so a misread graph can never be written.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,7 +224,7 @@ def _is_zero_state(g: _Graph, value: str, depth: int = 0) -> bool:
 
         return bool(np.all(numpy_helper.to_array(fill) == 0))
     if node.op_type in ("Expand", "Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Tile",
-                        "Transpose"):
+                        "Transpose", "Slice", "Gather", "Split", "Flatten"):  # a part of zeros
         return _is_zero_state(g, node.input[0], depth + 1)
     if node.op_type == "Concat":
         return all(_is_zero_state(g, v, depth + 1) for v in node.input if v)
@@ -379,7 +380,7 @@ def _layers(g: _Graph, recs: list[_Recurrent], main: str | None) -> list[_Layer]
                               "beside it: the spec has no backward-only layer")
         layers.append(_Layer([rec]))
         i += 1
-    for below, above in zip(layers, layers[1:], strict=False):
+    for below, above in itertools.pairwise(layers):
         for rec in above.nodes:
             if not any((g.anc(rec.x) >> r.index) & 1 for r in below.nodes):
                 raise SourceError(f"{rec.where} does not read the output of "
@@ -600,9 +601,7 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     spec_layers, sources = [], []
     for k, layer in enumerate(layers):
         spec_layers.append(_spec_layer(layer))
-        sources.append(" + ".join(f"{r.node.op_type} node '{r.node.name or f'#{r.index}'}'"
-                                  f"{' (direction ' + r.direction + ')' if r.direction != 'forward' else ''}"
-                                  for r in layer.nodes)
+        sources.append(" + ".join(_describe(r) for r in layer.nodes)
                        + (" (on the time-reversed sequence)" if layer.backward_from_reversal
                           else ""))
         weights.update(_layer_weights(layer, k))
@@ -613,6 +612,7 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     session = _session(model)
     probe = _probe(session, main, lengths, spec_input, time_major, out_name)
     scheme = "many_to_many" if probe.ndim == 3 else "many_to_one"
+    out_time_major = scheme == "many_to_many" and probe.shape[:2] == (3, 2)  # probe: B=2, T=3
     out_size = head.weight.shape[0]
     kind = head_kind or ("regression" if out_size == 1 and not head.softmax else "softmax")
     if head_kind is None:
@@ -632,14 +632,19 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     if head.softmax:
         notes.append("the graph applies a softmax to the head; the spec's model returns the "
                      "logits (softmax is in the loss)")
-    if time_major:
+    if time_major or out_time_major:
         notes.append("the graph is time-major (steps first); the spec's model is batch-first")
     meta = {p.key: p.value for p in model.metadata_props}
     spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
     dtype = "float64" if first.w.dtype == np.float64 else "float32"
-    run = _runner(session, main, lengths, spec_input, time_major, out_name, scheme)
+    run = _runner(session, main, lengths, time_major, out_name, out_time_major)
     return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
                     sources, f"{head.where}", notes, head.softmax)
+
+
+def _describe(rec: _Recurrent) -> str:
+    where = f"{rec.node.op_type} node '{rec.node.name or f'#{rec.index}'}'"
+    return where if rec.direction == "forward" else f"{where} (direction {rec.direction})"
 
 
 def _spec_layer(layer: _Layer) -> dict[str, Any]:
@@ -750,13 +755,10 @@ def _probe(session: Any, main: str, lengths: str | None, spec_input: Mapping[str
         raise SourceError(f"onnxruntime cannot run the graph on a batch ({detail})") from None
 
 
-def _runner(session: Any, main: str, lengths: str | None, spec_input: Mapping[str, Any],
-            time_major: bool, out_name: str, scheme: str) -> Any:
+def _runner(session: Any, main: str, lengths: str | None, time_major: bool, out_name: str,
+            out_time_major: bool) -> Any:
     def run(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         (out,) = session.run([out_name], _feeds(session, main, lengths, inputs, time_major))
-        x = np.asarray(inputs["x"])
-        if scheme == "many_to_many" and time_major and out.shape[:2] == (x.shape[1], x.shape[0]):
-            out = np.swapaxes(out, 0, 1)
-        return out
+        return np.swapaxes(out, 0, 1) if out_time_major else out
 
     return run

@@ -1,4 +1,4 @@
-"""Import a PyTorch ``state_dict``: ``nn.Embedding``, ``nn.RNN``/``nn.LSTM``/``nn.GRU``, ``nn.Linear``.
+"""Import a PyTorch ``state_dict`` of ``nn.Embedding``, ``nn.RNN``/``LSTM``/``GRU``, ``nn.Linear``.
 
 A state_dict holds tensors, not the module's code, so the architecture is read from the
 tensor names and shapes: a module with ``weight_ih_l<k>[_reverse]`` is a recurrent module (its
@@ -16,6 +16,7 @@ only the sum matters except the GRU candidate's, where ``bias_hh_n`` is ``bhn``
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,7 +149,7 @@ def read(path: str, name: str | None = None, head: str | None = None,
     if not recurrent:
         raise SourceError("no nn.RNN, nn.LSTM or nn.GRU tensors (weight_ih_l0, ...) in the "
                           "state_dict")
-    for below, above in zip(recurrent, recurrent[1:], strict=False):
+    for below, above in itertools.pairwise(recurrent):
         if above.input_size != below.out_size:
             raise SourceError(f"module '{above.name}' reads {above.input_size} values per step, "
                               f"module '{below.name}' gives {below.out_size}: not one stack")
