@@ -384,3 +384,39 @@ CASES: dict[str, Builder] = {**ONNX_CASES, **KERAS_CASES, **TORCH_CASES}
 NEEDS = {"onnx": ("onnx", "onnxruntime", "torch"), "keras": ("keras",), "torch": ("torch",)}
 
 
+
+#: What each import must read: scheme [pooling] | layers (cell, :merge for bidirectional) |
+#: the precision the source runs in.
+EXPECTED = {
+    "onnx_torch_bilstm_tokens": "many_to_many | lstm:concat lstm:concat | float32",
+    "onnx_torch_gru_time_major": "many_to_one last | gru/reset_after | float32",
+    "onnx_torch_rnn_relu": "many_to_many | elman/relu elman/relu | float32",
+    "onnx_hand_peephole_lstm": "many_to_many | lstm/peepholes | float32",
+    "onnx_hand_gru_pair": "many_to_one last | gru/reset_before:concat gru/reset_after | float32",
+    "onnx_hand_reversed_input": "many_to_many | elman/tanh:sum | float32",
+    "keras_tokens_bilstm_ave": "many_to_one last | lstm:ave gru/reset_before | float32",
+    "keras_masked_bigru_mul": "many_to_many | gru/reset_after:mul elman/relu:sum | float32",
+    "keras_functional_mean": "many_to_one mean | lstm | float32",
+    "keras_bilstm_concat_last": "many_to_one last | lstm:concat | float32",
+    "keras_gru_stack_max": "many_to_one max | gru/reset_after gru/reset_after | float32",
+    "keras_float64_elman": "many_to_many | elman/sigmoid | float64",
+    "torch_bilstm_last": "many_to_one last | lstm:concat lstm:concat | float32",
+    "torch_gru_mean_packed": "many_to_one mean | gru/reset_after:concat | float32",
+    "torch_rnn_relu_max": "many_to_one max | elman/relu elman/relu elman/relu | float32",
+    "torch_lstm_language_model": "many_to_many | lstm | float32",
+    "torch_gru_float64": "many_to_many | gru/reset_after gru/reset_after | float64",
+}
+
+
+def summary(model: dict[str, Any], dtype: str) -> str:
+    """A model section in the notation of EXPECTED."""
+    scheme = " ".join(filter(None, [model["scheme"], model.get("pooling")]))
+    layers = []
+    for layer in model["layers"]:
+        text = layer["cell"]
+        detail = layer.get("activation") or layer.get("variant") or (
+            "peepholes" if layer.get("peepholes") else None)
+        text += f"/{detail}" if detail else ""
+        text += f":{layer['merge_mode']}" if layer.get("bidirectional") else ""
+        layers.append(text)
+    return f"{scheme} | {' '.join(layers)} | {dtype}"

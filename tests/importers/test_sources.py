@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from import_sources import CASES
+from import_sources import CASES, EXPECTED, summary
 
 import seqspec
 from seqspec.importers.common import TOLERANCE, check_inputs, softmax, valid_mask
@@ -21,6 +21,16 @@ def _runner(backend: str):
     import importlib
 
     return importlib.import_module(f"seqspec.backends.{backend}.runner")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_import_reads_the_architecture(case: str, imported) -> None:
+    imp, report = imported(case)
+    assert summary(imp.model, imp.dtype) == EXPECTED[case]
+    assert report.dtype == imp.dtype
+    text = report.spec_path.read_text()
+    assert text.startswith("# Imported by `seqspec import`")
+    assert seqspec.load(report.spec_path).model.scheme == imp.model["scheme"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
