@@ -60,6 +60,8 @@ class Imported:
     softmax_output: bool = False
     pad_token: int | None = None  # Keras mask_zero: padded steps hold this token
     pad_value: float | None = None  # Keras Masking: padded steps hold this value
+    fixed_batch: int | None = None  # the source takes only batches of this size
+    fixed_steps: int | None = None  # ... or sequences of this length
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def check_inputs(imp: Imported, model: Any, seed: int = 0, batch: int = 4,
     way the source expects its padding (Keras masks read the padded values)."""
     from seqspec.testing import make_inputs
 
+    batch, steps = imp.fixed_batch or batch, imp.fixed_steps or steps
     inputs = make_inputs(model, batch=batch, steps=steps, seed=seed, dtype=imp.dtype)
     x, lengths = inputs.get("x"), inputs.get("lengths")
     if x is not None and lengths is not None and (imp.pad_token is not None
@@ -209,7 +212,15 @@ def self_check(imp: Imported, spec_path: Path, work: Path, seeds: tuple[int, ...
     for seed in seeds:
         inputs = check_inputs(imp, model, seed=seed)
         ours = runner.run(work, imp.weights, inputs, None, imp.dtype)["outputs"]["outputs"]
-        theirs = np.asarray(imp.run_source(inputs), dtype=np.float64)
+        try:
+            theirs = np.asarray(imp.run_source(inputs), dtype=np.float64)
+        except SourceError:
+            raise
+        except Exception as exc:  # the source's own framework refuses the check's batch
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise SourceError(f"the source fails on the self-check's inputs "
+                              f"({type(exc).__name__}{': ' + detail if detail else ''})"
+                              ) from None
         ours = np.asarray(ours, dtype=np.float64)
         if imp.softmax_output:
             ours = softmax(ours)

@@ -585,6 +585,7 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
         if left:
             spec_input["padding"] = "left"
     time_major = (_swaps(g, path) % 2 == 0) == (first.layout == 0)
+    fixed = _fixed_dims(g.inputs[main], time_major)
     # ---- layers, merges, head
     head = _head(g, layers[-1])
     for k, layer in enumerate(layers):
@@ -610,9 +611,11 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
                "mean" if "ReduceMean" in last_region or "ReduceSum" in last_region else "last")
     out_name = _output(g, head)
     session = _session(model)
-    probe = _probe(session, main, lengths, spec_input, time_major, out_name)
+    batch, steps = fixed[0] or 2, fixed[1] or 3
+    probe = _probe(session, main, lengths, spec_input, time_major, out_name, batch, steps)
     scheme = "many_to_many" if probe.ndim == 3 else "many_to_one"
-    out_time_major = scheme == "many_to_many" and probe.shape[:2] == (3, 2)  # probe: B=2, T=3
+    out_time_major = (scheme == "many_to_many" and probe.shape[:2] == (steps, batch)
+                      and (batch != steps or time_major))
     out_size = head.weight.shape[0]
     kind = head_kind or ("regression" if out_size == 1 and not head.softmax else "softmax")
     if head_kind is None:
@@ -638,8 +641,22 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
     dtype = "float64" if first.w.dtype == np.float64 else "float32"
     run = _runner(session, main, lengths, time_major, out_name, out_time_major)
+    if any(fixed):
+        notes.append(f"the graph takes only batch size {fixed[0] or 'any'} and "
+                     f"{fixed[1] or 'any'} steps; the spec's model takes any")
     return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
-                    sources, f"{head.where}", notes, head.softmax)
+                    sources, f"{head.where}", notes, head.softmax, fixed_batch=fixed[0],
+                    fixed_steps=fixed[1])
+
+
+def _fixed_dims(value_info: Any, time_major: bool) -> tuple[int | None, int | None]:
+    """The batch size and step count the graph input fixes (None: any)."""
+    dims = value_info.type.tensor_type.shape.dim
+    sizes = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+             for d in dims[:2]]
+    if len(sizes) < 2:
+        return None, None
+    return (sizes[1], sizes[0]) if time_major else (sizes[0], sizes[1])
 
 
 def _describe(rec: _Recurrent) -> str:
@@ -738,14 +755,14 @@ def _feeds(session: Any, main: str, lengths: str | None, inputs: Mapping[str, np
 
 
 def _probe(session: Any, main: str, lengths: str | None, spec_input: Mapping[str, Any],
-           time_major: bool, out_name: str) -> np.ndarray:
-    """Run the graph once on a small batch (batch 2, 3 steps) to read its output's rank."""
+           time_major: bool, out_name: str, batch: int, steps: int) -> np.ndarray:
+    """Run the graph once on a small batch to read its output's rank and layout."""
     rng = np.random.default_rng(0)
     if spec_input["kind"] == "tokens":
-        x = rng.integers(0, spec_input["vocab_size"], size=(2, 3))
+        x = rng.integers(0, spec_input["vocab_size"], size=(batch, steps))
     else:
-        x = rng.uniform(-1, 1, size=(2, 3, spec_input["size"]))
-    inputs = {"x": x, "lengths": np.array([3, 3])}
+        x = rng.uniform(-1, 1, size=(batch, steps, spec_input["size"]))
+    inputs = {"x": x, "lengths": np.full(batch, steps)}
     try:
         return session.run([out_name], _feeds(session, main, lengths, inputs, time_major))[0]
     except SourceError:

@@ -93,6 +93,26 @@ def onnx_torch_rnn_relu(folder: Path) -> tuple[Path, dict[str, Any]]:
                        {"x": {0: "b", 1: "t"}, "y": {0: "b", 1: "t"}}, (["x"], ["y"])), {}
 
 
+def onnx_torch_fixed_shape(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """torch.onnx without dynamic axes: the graph takes batch 2 and 4 steps only."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(4)
+
+    class Fixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.LSTM(3, 5, batch_first=True)
+            self.fc = nn.Linear(5, 2)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(self.rnn(x)[0])
+
+    return _torch_onnx(Fixed(), torch.zeros(2, 4, 3), folder / "fixed_shape.onnx", {},
+                       (["x"], ["y"])), {}
+
+
 # ---------------------------------------------------------------------------- ONNX by hand
 
 
@@ -361,6 +381,7 @@ ONNX_CASES: dict[str, Builder] = {
     "onnx_torch_bilstm_tokens": onnx_torch_bilstm_tokens,
     "onnx_torch_gru_time_major": onnx_torch_gru_time_major,
     "onnx_torch_rnn_relu": onnx_torch_rnn_relu,
+    "onnx_torch_fixed_shape": onnx_torch_fixed_shape,
     "onnx_hand_peephole_lstm": onnx_hand_peephole_lstm,
     "onnx_hand_gru_pair": onnx_hand_gru_pair,
     "onnx_hand_reversed_input": onnx_hand_reversed_input,
@@ -391,6 +412,7 @@ EXPECTED = {
     "onnx_torch_bilstm_tokens": "many_to_many | lstm:concat lstm:concat | float32",
     "onnx_torch_gru_time_major": "many_to_one last | gru/reset_after | float32",
     "onnx_torch_rnn_relu": "many_to_many | elman/relu elman/relu | float32",
+    "onnx_torch_fixed_shape": "many_to_many | lstm | float32",
     "onnx_hand_peephole_lstm": "many_to_many | lstm/peepholes | float32",
     "onnx_hand_gru_pair": "many_to_one last | gru/reset_before:concat gru/reset_after | float32",
     "onnx_hand_reversed_input": "many_to_many | elman/tanh:sum | float32",
