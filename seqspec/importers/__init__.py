@@ -87,7 +87,7 @@ def add_import_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 def run_import(args: argparse.Namespace) -> int:
     """Run ``seqspec import``: 0 on success, 1 on any error (one line on stderr)."""
-    from seqspec.importers.common import SourceError
+    from seqspec.importers.common import SourceError, printable
 
     options: dict[str, Any] = {"name": args.name, "head": args.head}
     torch_flags = {"scheme": args.scheme, "pooling": args.pooling,
@@ -105,7 +105,7 @@ def run_import(args: argparse.Namespace) -> int:
         report = import_model(args.source, args.output, kind=args.kind, force=args.force,
                               **options)
     except SourceError as exc:
-        print(f"seqspec import: error: {args.source}: {exc}", file=sys.stderr)
+        print(printable(f"seqspec import: error: {args.source}: {exc}"), file=sys.stderr)
         return 1
     except ModuleNotFoundError as exc:
         print(f"seqspec import: error: {exc.name} is not installed (it reads this source)",
@@ -116,7 +116,7 @@ def run_import(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {report.spec_path} and {report.weights_path}")
     for note in report.notes:
-        print(f"note: {note}")
+        print(printable(f"note: {note}"))
     print(f"self-check: the compiled NumPy model matches the source within "
           f"{report.max_difference:.2g} ({report.dtype}; tolerance {report.tolerance:g})")
     return 0

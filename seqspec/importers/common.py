@@ -10,7 +10,8 @@ largest difference exceeds the tolerance of the source's precision.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import io
 import json
 import os
 import re
@@ -84,14 +85,6 @@ def identifier(text: str, fallback: str = "imported") -> str:
     return name if not name[0].isdigit() else f"m_{name}"[:64]
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_source_file(path: str | os.PathLike[str], suffixes: tuple[str, ...]) -> Path:
     """The source as a readable regular file of a sane size, or a :class:`SourceError`."""
     p = Path(path)
@@ -131,8 +124,13 @@ def _flow(mapping: Mapping[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def printable(text: str) -> str:
+    """``text`` on one line, without control characters (source names are untrusted)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
+
+
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())  # one line, whatever the source's names hold
+    return printable(text)
 
 
 def spec_text(imp: Imported) -> str:
@@ -141,7 +139,7 @@ def spec_text(imp: Imported) -> str:
         f"# Imported by `seqspec import` from {_comment(imp.source)}.",
     ]
     lines += [f"# {_comment(note)}" for note in imp.notes]
-    lines += ["seqspec: 1", f"name: {imp.name}",
+    lines += ["seqspec: 1", f"name: {_scalar(imp.name)}",
               f"description: {_scalar('Imported from ' + _comment(imp.source))}", "model:"]
     for key, value in imp.model.items():
         if key == "layers":
@@ -245,7 +243,7 @@ def write(imp: Imported, out_dir: str | os.PathLike[str], force: bool = False) -
     """
     from seqspec.api import load
     from seqspec.errors import SpecError
-    from seqspec.weights import check_weights, save_npz
+    from seqspec.weights import check_weights
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -277,11 +275,25 @@ def write(imp: Imported, out_dir: str | os.PathLike[str], force: bool = False) -
         raise SourceError(f"self-check failed: the imported model differs from the source by "
                           f"{worst:.3g} (more than {tolerance:g} in {imp.dtype}); nothing written")
     out.mkdir(parents=True, exist_ok=True)
-    save_npz(weights_path, weights)
-    tmp_spec = spec_path.with_name(spec_path.name + ".tmp")
-    tmp_spec.write_text(text, encoding="utf-8")
-    os.replace(tmp_spec, spec_path)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: weights[k] for k in sorted(weights)})  # the canonical file's layout
+    _replace(weights_path, buffer.getvalue())
+    _replace(spec_path, text.encode("utf-8"))
     return Report(spec_path, weights_path, worst, tolerance, imp.dtype, tuple(imp.notes))
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write ``data`` to a fresh temporary file beside ``target``, then rename it over
+    ``target``: a crash leaves the old file or the new one, and no link is followed."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------- weight helpers
