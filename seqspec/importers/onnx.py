@@ -467,7 +467,8 @@ def _head(g: _Graph, last: _Layer) -> _Head:
     j = dense[0]
     node = g.nodes[j]
     where = _where(node, j)
-    others = [k for k in after if k != j and g.nodes[k].op_type in WEIGHTED | set(RECURRENT)]
+    others = [k for k in after if (g.node_anc[k] >> j) & 1
+              and g.nodes[k].op_type in WEIGHTED | set(RECURRENT)]
     if others:
         k = others[0]
         raise SourceError(f"{_where(g.nodes[k], k)}: a second layer after the head {where}: the "
@@ -494,7 +495,11 @@ def _head(g: _Graph, last: _Layer) -> _Head:
             raise SourceError(f"{where}: input B is not a constant weight")
         weight = w if attrs.get("transB", 0) else w.T
         x, out = node.input[0], node.output[0]
-        c = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        given = len(node.input) > 2 and bool(node.input[2])
+        c = g.const(node.input[2]) if given else None
+        if given and (c is None or c.size not in (1, weight.shape[0])):
+            raise SourceError(f"{where}: input C is not a constant bias of {weight.shape[0]} "
+                              "values")
         bias = None if c is None else np.broadcast_to(c.reshape(-1), (weight.shape[0],)).copy()
     head = _Head(j, np.asarray(weight, dtype=np.float64), bias, x, out, where=where)
     for k in after:

@@ -28,7 +28,7 @@ def _refused(args: list[str], capsys: pytest.CaptureFixture[str], *words: str) -
 
 
 def _lstm_graph(path: Path, attrs: dict[str, Any] | None = None, initial_h_input: bool = False,
-                after_head: str | None = None) -> Path:
+                after_head: str | None = None, before_head: str | None = None) -> Path:
     """x (B, T, 3) -> LSTM node 'lstm_0' (H=4) -> Y_h -> MatMul head -> [after_head]."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
@@ -46,8 +46,11 @@ def _lstm_graph(path: Path, attrs: dict[str, Any] | None = None, initial_h_input
     nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
              helper.make_node("LSTM", lstm_in, ["Y", "Yh"], name="lstm_0", hidden_size=h,
                               **(attrs or {})),
-             helper.make_node("Squeeze", ["Yh", "axis0"], ["last"]),
-             helper.make_node("MatMul", ["last", "head_w"], ["logits"])]
+             helper.make_node("Squeeze", ["Yh", "axis0"], ["last"])]
+    if before_head:
+        nodes.append(helper.make_node(before_head, ["last"], ["act"], name="before_head"))
+    nodes.append(helper.make_node("MatMul", ["act" if before_head else "last", "head_w"],
+                                  ["logits"]))
     out = "logits"
     if after_head:
         nodes.append(helper.make_node(after_head, ["logits"], ["after"], name="after_head"))
@@ -83,6 +86,12 @@ def test_onnx_initial_state_input_is_refused(tmp_path: Path, capsys) -> None:
 def test_onnx_nonlinearity_after_the_head_is_refused(tmp_path: Path, capsys) -> None:
     source = _lstm_graph(tmp_path / "m.onnx", after_head="Tanh")
     _refused([str(source), "-o", str(tmp_path / "out")], capsys, "node 'after_head' (Tanh)")
+
+
+def test_onnx_nonlinearity_between_stack_and_head_is_refused(tmp_path: Path, capsys) -> None:
+    source = _lstm_graph(tmp_path / "m.onnx", before_head="Relu")
+    _refused([str(source), "-o", str(tmp_path / "out")], capsys, "node 'before_head' (Relu)",
+             "between the recurrent stack and the head")
 
 
 def test_onnx_without_errors_is_accepted(tmp_path: Path, capsys) -> None:
