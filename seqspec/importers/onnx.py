@@ -160,7 +160,9 @@ def _index(model: Any) -> _Graph:
     g.inputs = {i.name: i for i in model.graph.input if i.name not in g.consts}
     for j, node in enumerate(model.graph.node):
         if node.op_type in CONTROL_FLOW and node.domain in ("", "ai.onnx"):
-            what = "a Jordan layer or a loop" if node.op_type == "Scan" else "control flow"
+            what = {"Scan": "a Jordan layer or a loop",  # seqspec exports Jordan layers so
+                    "Loop": "an unrolled recurrence, as tf2onnx converts Keras GRU, SimpleRNN "
+                    "and masked layers"}.get(node.op_type, "control flow")
             raise SourceError(f"{_where(node, j)}: {node.op_type} ({what}) is not supported "
                               "by the importer")
         if node.op_type == "Constant" and node.attribute:
@@ -477,13 +479,21 @@ def _head(g: _Graph, last: _Layer) -> _Head:
         if g.const(node.input[1]) is None:
             raise SourceError(f"{where}: the weight multiplies from the left (W @ x)")
         weight, x, out, bias = g.const(node.input[1]).T, node.input[0], node.output[0], None
-        adds = [k for k in after if g.nodes[k].op_type == "Add" and out in g.nodes[k].input]
-        if len(adds) == 1:
-            add = g.nodes[adds[0]]
-            other = [v for v in add.input if v != out]
-            c = g.const(other[0]) if other else None
-            if c is not None and c.size == weight.shape[0]:
-                bias, out = c.reshape(-1), add.output[0]
+        value = out
+        for _ in range(8):  # the bias may come after a reshape (tf2onnx: MatMul, Reshape, Add)
+            users = [k for k in after if value in g.nodes[k].input]
+            if len(users) != 1:
+                break
+            user = g.nodes[users[0]]
+            if user.op_type == "Add":
+                other = [v for v in user.input if v != value]
+                c = g.const(other[0]) if other else None
+                if c is not None and c.size == weight.shape[0]:
+                    bias, out = c.reshape(-1), user.output[0]
+                break
+            if user.op_type not in ("Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten"):
+                break
+            value = user.output[0]
     else:
         attrs = _attrs(node)
         if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta",

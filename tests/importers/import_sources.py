@@ -236,6 +236,22 @@ def onnx_hand_reversed_input(folder: Path) -> tuple[Path, dict[str, Any]]:
     return _save(graph, folder / "reversed_input.onnx"), {}
 
 
+# ---------------------------------------------------------------------------- ONNX by tf2onnx
+
+DATA = Path(__file__).resolve().parent / "data"  # made by data/make_tf2onnx.py
+
+
+def onnx_tf2onnx_bilstm_tokens(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """tf2onnx 1.17 of Keras Embedding + Bidirectional(LSTM) + Dense: one bidirectional LSTM
+    node, the head as MatMul, Reshape, Add."""
+    return DATA / "tf2onnx_bilstm_tokens.onnx", {}
+
+
+def onnx_tf2onnx_lstm_mean_softmax(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """tf2onnx 1.17 of Keras LSTM + GlobalAveragePooling1D + Dense(softmax)."""
+    return DATA / "tf2onnx_lstm_mean_softmax.onnx", {}
+
+
 # ---------------------------------------------------------------------------- Keras
 
 
@@ -382,6 +398,8 @@ ONNX_CASES: dict[str, Builder] = {
     "onnx_torch_gru_time_major": onnx_torch_gru_time_major,
     "onnx_torch_rnn_relu": onnx_torch_rnn_relu,
     "onnx_torch_fixed_shape": onnx_torch_fixed_shape,
+    "onnx_tf2onnx_bilstm_tokens": onnx_tf2onnx_bilstm_tokens,
+    "onnx_tf2onnx_lstm_mean_softmax": onnx_tf2onnx_lstm_mean_softmax,
     "onnx_hand_peephole_lstm": onnx_hand_peephole_lstm,
     "onnx_hand_gru_pair": onnx_hand_gru_pair,
     "onnx_hand_reversed_input": onnx_hand_reversed_input,
@@ -413,6 +431,8 @@ EXPECTED = {
     "onnx_torch_gru_time_major": "many_to_one last | gru/reset_after | float32",
     "onnx_torch_rnn_relu": "many_to_many | elman/relu elman/relu | float32",
     "onnx_torch_fixed_shape": "many_to_many | lstm | float32",
+    "onnx_tf2onnx_bilstm_tokens": "many_to_many | lstm:concat | float32",
+    "onnx_tf2onnx_lstm_mean_softmax": "many_to_one mean | lstm | float32",
     "onnx_hand_peephole_lstm": "many_to_many | lstm/peepholes | float32",
     "onnx_hand_gru_pair": "many_to_one last | gru/reset_before:concat gru/reset_after | float32",
     "onnx_hand_reversed_input": "many_to_many | elman/tanh:sum | float32",

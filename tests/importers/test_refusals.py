@@ -94,6 +94,11 @@ def test_onnx_nonlinearity_between_stack_and_head_is_refused(tmp_path: Path, cap
              "between the recurrent stack and the head")
 
 
+def test_onnx_loop_from_tf2onnx_is_refused(tmp_path: Path, capsys) -> None:
+    source = Path(__file__).resolve().parent / "data" / "tf2onnx_gru_loop.onnx"
+    _refused([str(source), "-o", str(tmp_path / "out")], capsys, "(Loop)", "tf2onnx")
+
+
 def test_onnx_without_errors_is_accepted(tmp_path: Path, capsys) -> None:
     """The graph the refusals start from is fine on its own (so each refusal is its attribute)."""
     pytest.importorskip("onnxruntime")
