@@ -85,7 +85,7 @@ def identifier(text: str, fallback: str = "imported") -> str:
     return name if not name[0].isdigit() else f"m_{name}"[:64]
 
 
-def check_source_file(path: str | os.PathLike[str], suffixes: tuple[str, ...]) -> Path:
+def check_source_file(path: str | os.PathLike[str], suffixes: tuple[str, ...] = ()) -> Path:
     """The source as a readable regular file of a sane size, or a :class:`SourceError`."""
     p = Path(path)
     if not p.exists():

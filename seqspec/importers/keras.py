@@ -137,7 +137,7 @@ def _spec_layer(layer: Any, cfg: dict[str, Any]) -> dict[str, Any]:
 
 def read(path: str, name: str | None = None, head_kind: str | None = None) -> Imported:
     """Read a ``.keras`` file into an :class:`Imported` (see the module docstring)."""
-    source = check_source_file(path, (".keras",))
+    source = check_source_file(path)
     model = _load(str(source))
     layers = _chain(model)
     notes: list[str] = []

@@ -526,7 +526,7 @@ def _head(g: _Graph, last: _Layer) -> _Head:
 
 def read(path: str, name: str | None = None, head_kind: str | None = None) -> Imported:
     """Read an ONNX file into an :class:`Imported` (see the module docstring)."""
-    source = check_source_file(path, (".onnx",))
+    source = check_source_file(path)
     model = _load(source)
     g = _index(model)
     recs = [_read_recurrent(g, j) for j, n in enumerate(g.nodes)

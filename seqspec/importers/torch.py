@@ -141,7 +141,7 @@ def read(path: str, name: str | None = None, head: str | None = None,
          scheme: str | None = None, pooling: str | None = None, activation: str | None = None,
          variable_length: bool | None = None) -> Imported:
     """Read a state_dict file into an :class:`Imported` (see the module docstring)."""
-    source = check_source_file(path, (".pt", ".pth"))
+    source = check_source_file(path)
     tensors = _load(str(source))
     modules = _modules(tensors)
     recurrent = [_recurrent(n, p) for n, p in modules.items()
