@@ -533,18 +533,75 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
             if n.op_type in RECURRENT and n.domain in ("", "ai.onnx")]
     if not recs:
         raise SourceError("the graph has no RNN, LSTM or GRU node")
+    main = _main_input(g, recs)
+    layers = _layers(g, recs, main)
+    lengths = _lengths_input(g, recs, layers, main)
+    spec_input, weights, time_major = _sequence_input(g, layers, main, lengths)
+    fixed = _fixed_dims(g.inputs[main], time_major)
+    head = _head(g, layers[-1])
+    for k, layer in enumerate(layers):
+        target = layers[k + 1].first.x if k + 1 < len(layers) else head.input
+        region = _region(g, layer, target)
+        _check_between(g, region, "between recurrent layers" if k + 1 < len(layers)
+                       else "between the recurrent stack and the head")
+        if layer.bidirectional:
+            layer.merge_mode = _merge_mode(g, region)
+    if head.weight.shape[1] != layers[-1].out_size:
+        raise SourceError(f"{head.where}: the head reads {head.weight.shape[1]} values, the top "
+                          f"recurrent layer gives {layers[-1].out_size}: the importer cannot "
+                          "tell how they connect")
+    spec_layers, sources = [], []
+    for k, layer in enumerate(layers):
+        spec_layers.append(_spec_layer(layer))
+        sources.append(" + ".join(_describe(r) for r in layer.nodes)
+                       + (" (on the time-reversed sequence)" if layer.backward_from_reversal
+                          else ""))
+        weights.update(_layer_weights(layer, k))
+    # ---- the scheme, from the output's rank on a probe batch
+    out_name = _output(g, head)
+    session = _session(model)
+    batch, steps = fixed[0] or 2, fixed[1] or 3
+    probe = _probe(session, main, lengths, spec_input, time_major, out_name, batch, steps)
+    scheme = "many_to_many" if probe.ndim == 3 else "many_to_one"
+    out_time_major = (scheme == "many_to_many" and probe.shape[:2] == (steps, batch)
+                      and (batch != steps or time_major))
+    notes: list[str] = []
+    spec_model: dict[str, Any] = {"scheme": scheme, "input": spec_input, "layers": spec_layers}
+    if scheme == "many_to_one":
+        last_region = {g.nodes[j].op_type for j in _region(g, layers[-1], head.input)}
+        spec_model["pooling"] = ("max" if "ReduceMax" in last_region else "mean"
+                                 if last_region & {"ReduceMean", "ReduceSum"} else "last")
+    spec_model["head"] = _head_section(head, head_kind, weights, notes)
+    if time_major or out_time_major:
+        notes.append("the graph is time-major (steps first); the spec's model is batch-first")
+    if any(fixed):
+        notes.append(f"the graph takes only batch size {fixed[0] or 'any'} and "
+                     f"{fixed[1] or 'any'} steps; the spec's model takes any")
+    meta = {p.key: p.value for p in model.metadata_props}
+    spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
+    dtype = "float64" if layers[0].first.w.dtype == np.float64 else "float32"
+    run = _runner(session, main, lengths, time_major, out_name, out_time_major)
+    return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
+                    sources, f"{head.where}", notes, head.softmax, fixed_batch=fixed[0],
+                    fixed_steps=fixed[1])
+
+
+def _main_input(g: _Graph, recs: list[_Recurrent]) -> str:
+    """The graph input holding the sequence: what the first recurrent node(s) read, not lengths."""
     first_inputs = set().union(*(g.inputs_of(r.x) for r in recs[:2]))
     lens_inputs = {v for r in recs for v in g.inputs_of(r.lens()) if r.lens()}
     candidates = sorted(first_inputs - lens_inputs)
     if len(candidates) != 1:
         raise SourceError(f"the first recurrent node reads {len(candidates)} graph inputs "
                           f"({', '.join(candidates) or 'none'}); the importer needs one sequence")
-    main = candidates[0]
-    layers = _layers(g, recs, main)
-    # ---- lengths
-    lens_values = [r.lens() for layer in layers for r in layer.nodes]
+    return candidates[0]
+
+
+def _lengths_input(g: _Graph, recs: list[_Recurrent], layers: list[_Layer],
+                   main: str) -> str | None:
+    """The graph input every ``sequence_lens`` comes from (None: fixed lengths)."""
     lengths: str | None = None
-    if any(lens_values):
+    if any(r.lens() for layer in layers for r in layer.nodes):
         bad = [r for layer in layers for r in layer.nodes if not r.lens()]
         if bad:
             raise SourceError(f"{bad[0].where}: has no sequence_lens while other recurrent "
@@ -559,32 +616,35 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     if extra:
         raise SourceError(f"graph input '{extra[0]}' has no place in a spec (the importer reads "
                           "one sequence input and optional lengths)")
-    # ---- input
+    return lengths
+
+
+def _sequence_input(g: _Graph, layers: list[_Layer], main: str, lengths: str | None
+                    ) -> tuple[dict[str, Any], dict[str, np.ndarray], bool]:
+    """The spec's ``input``, the embedding table if any, and whether the graph is time-major,
+    read from the data path between the graph input and the first recurrent node."""
     first = layers[0].first
     path = _path_to_input(g, first.x, main)
     for node in path:
         if node.op_type in WEIGHTED or node.op_type in NONLINEAR:
-            j = g.producer[node.output[0]]
-            raise SourceError(f"{_where(node, j)}: a layer before the recurrent stack is not "
-                              "in the spec language")
+            raise SourceError(f"{_where(node, g.producer[node.output[0]])}: a layer before the "
+                              "recurrent stack is not in the spec language")
     in_size = first.w.shape[2]
     elem = g.inputs[main].type.tensor_type.elem_type
-    spec_input: dict[str, Any]
     weights: dict[str, np.ndarray] = {}
-    notes: list[str] = []
+    spec_input: dict[str, Any]
     if elem in INTEGER_TYPES:
-        gathers = [n for n in path if n.op_type == "Gather" and g.const(n.input[0]) is not None
-                   and g.const(n.input[0]).ndim == 2]
-        onehots = [n for n in path if n.op_type == "OneHot"]
-        if gathers:
-            table = g.const(gathers[0].input[0])
+        tables = [g.const(n.input[0]) for n in path if n.op_type == "Gather"]
+        tables = [t for t in tables if t is not None and t.ndim == 2]
+        if tables:
+            table = tables[0]
             if table.shape[1] != in_size:
                 raise SourceError(f"the embedding table has width {table.shape[1]}, "
                                   f"{first.where} reads {in_size}")
             spec_input = {"kind": "tokens", "vocab_size": int(table.shape[0]),
                           "encoding": "embedding", "embedding_dim": int(table.shape[1])}
             weights["encoder.embedding"] = np.asarray(table, dtype=np.float64)
-        elif onehots:
+        elif any(n.op_type == "OneHot" for n in path):
             spec_input = {"kind": "tokens", "vocab_size": int(in_size), "encoding": "one_hot"}
         else:
             raise SourceError(f"input '{main}' holds integers but reaches {first.where} through "
@@ -593,75 +653,35 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
         spec_input = {"kind": "features", "size": int(in_size)}
     else:
         raise SourceError(f"input '{main}' has ONNX element type {elem}, neither integer nor float")
-    reversals = _reversals(g, path)
-    left = lengths is not None and "ReverseSequence" in reversals and len(reversals) >= 2
     if lengths is not None:
         spec_input["variable_length"] = True
-        if left:
+        reversals = _reversals(g, path)
+        # seqspec's left padding: reverse every row, then reverse its valid part (two reversals)
+        if "ReverseSequence" in reversals and len(reversals) >= 2:
             spec_input["padding"] = "left"
     time_major = (_swaps(g, path) % 2 == 0) == (first.layout == 0)
-    fixed = _fixed_dims(g.inputs[main], time_major)
-    # ---- layers, merges, head
-    head = _head(g, layers[-1])
-    for k, layer in enumerate(layers):
-        target = layers[k + 1].first.x if k + 1 < len(layers) else head.input
-        region = _region(g, layer, target)
-        _check_between(g, region, "between recurrent layers" if k + 1 < len(layers)
-                       else "between the recurrent stack and the head")
-        if layer.bidirectional:
-            layer.merge_mode = _merge_mode(g, region)
-    d_in = head.weight.shape[1]
-    if d_in != layers[-1].out_size:
-        raise SourceError(f"{head.where}: the head reads {d_in} values, the top recurrent layer "
-                          f"gives {layers[-1].out_size}: the importer cannot tell how they connect")
-    spec_layers, sources = [], []
-    for k, layer in enumerate(layers):
-        spec_layers.append(_spec_layer(layer))
-        sources.append(" + ".join(_describe(r) for r in layer.nodes)
-                       + (" (on the time-reversed sequence)" if layer.backward_from_reversal
-                          else ""))
-        weights.update(_layer_weights(layer, k))
-    last_region = [g.nodes[j].op_type for j in _region(g, layers[-1], head.input)]
-    pooling = ("max" if "ReduceMax" in last_region else
-               "mean" if "ReduceMean" in last_region or "ReduceSum" in last_region else "last")
-    out_name = _output(g, head)
-    session = _session(model)
-    batch, steps = fixed[0] or 2, fixed[1] or 3
-    probe = _probe(session, main, lengths, spec_input, time_major, out_name, batch, steps)
-    scheme = "many_to_many" if probe.ndim == 3 else "many_to_one"
-    out_time_major = (scheme == "many_to_many" and probe.shape[:2] == (steps, batch)
-                      and (batch != steps or time_major))
+    return spec_input, weights, time_major
+
+
+def _head_section(head: _Head, head_kind: str | None, weights: dict[str, np.ndarray],
+                  notes: list[str]) -> dict[str, Any]:
+    """The spec's ``head`` (and its weights into ``weights``)."""
     out_size = head.weight.shape[0]
     kind = head_kind or ("regression" if out_size == 1 and not head.softmax else "softmax")
     if head_kind is None:
         notes.append(f"head kind {kind} (the graph does not say; --head softmax|regression "
                      "chooses)")
-    spec_head: dict[str, Any] = {"kind": kind}
-    spec_head["classes" if kind == "softmax" else "outputs"] = int(out_size)
-    if head.bias is None:
-        spec_head["bias"] = False
+    section: dict[str, Any] = {"kind": kind,
+                               ("classes" if kind == "softmax" else "outputs"): int(out_size)}
     weights["head.W"] = head.weight
-    if head.bias is not None:
+    if head.bias is None:
+        section["bias"] = False
+    else:
         weights["head.b"] = np.asarray(head.bias, dtype=np.float64)
-    spec_model: dict[str, Any] = {"scheme": scheme, "input": spec_input, "layers": spec_layers}
-    if scheme == "many_to_one":
-        spec_model["pooling"] = pooling
-    spec_model["head"] = spec_head
     if head.softmax:
         notes.append("the graph applies a softmax to the head; the spec's model returns the "
                      "logits (softmax is in the loss)")
-    if time_major or out_time_major:
-        notes.append("the graph is time-major (steps first); the spec's model is batch-first")
-    meta = {p.key: p.value for p in model.metadata_props}
-    spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
-    dtype = "float64" if first.w.dtype == np.float64 else "float32"
-    run = _runner(session, main, lengths, time_major, out_name, out_time_major)
-    if any(fixed):
-        notes.append(f"the graph takes only batch size {fixed[0] or 'any'} and "
-                     f"{fixed[1] or 'any'} steps; the spec's model takes any")
-    return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
-                    sources, f"{head.where}", notes, head.softmax, fixed_batch=fixed[0],
-                    fixed_steps=fixed[1])
+    return section
 
 
 def _fixed_dims(value_info: Any, time_major: bool) -> tuple[int | None, int | None]:
