@@ -317,6 +317,17 @@ def keras_gru_stack_max(folder: Path) -> tuple[Path, dict[str, Any]]:
         L.Dense(3)]), folder / "gru_stack_max.keras")
 
 
+def keras_tokens_masked_mean_no_bias(folder: Path) -> tuple[Path, dict[str, Any]]:
+    import keras
+    from keras import layers as L
+
+    keras.utils.set_random_seed(16)
+    return _keras_save(keras.Sequential([
+        L.Input((None,), dtype="int32"), L.Embedding(12, 4, mask_zero=True),
+        L.LSTM(5, use_bias=False, return_sequences=True), L.GlobalAveragePooling1D(),
+        L.Dense(3, use_bias=False)]), folder / "tokens_masked_mean_no_bias.keras")
+
+
 def keras_float64_elman(folder: Path) -> tuple[Path, dict[str, Any]]:
     import keras
     from keras import layers as L
@@ -383,6 +394,17 @@ def torch_lstm_language_model(folder: Path) -> tuple[Path, dict[str, Any]]:
         "variable_length": True}
 
 
+def torch_two_modules(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """Two recurrent modules stacked (a bidirectional GRU, then an LSTM), tokens, per step."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(25)
+    return _state_dict({"emb": nn.Embedding(11, 3), "lower": nn.GRU(3, 4, bidirectional=True),
+                        "upper": nn.LSTM(8, 5, num_layers=2), "proj": nn.Linear(5, 6)},
+                       folder / "two_modules.pt"), {"scheme": "many_to_many"}
+
+
 def torch_gru_float64(folder: Path) -> tuple[Path, dict[str, Any]]:
     import torch
     from torch import nn
@@ -410,6 +432,7 @@ KERAS_CASES: dict[str, Builder] = {
     "keras_functional_mean": keras_functional_mean,
     "keras_bilstm_concat_last": keras_bilstm_concat_last,
     "keras_gru_stack_max": keras_gru_stack_max,
+    "keras_tokens_masked_mean_no_bias": keras_tokens_masked_mean_no_bias,
     "keras_float64_elman": keras_float64_elman,
 }
 TORCH_CASES: dict[str, Builder] = {
@@ -417,6 +440,7 @@ TORCH_CASES: dict[str, Builder] = {
     "torch_gru_mean_packed": torch_gru_mean_packed,
     "torch_rnn_relu_max": torch_rnn_relu_max,
     "torch_lstm_language_model": torch_lstm_language_model,
+    "torch_two_modules": torch_two_modules,
     "torch_gru_float64": torch_gru_float64,
 }
 CASES: dict[str, Builder] = {**ONNX_CASES, **KERAS_CASES, **TORCH_CASES}
@@ -441,11 +465,13 @@ EXPECTED = {
     "keras_functional_mean": "many_to_one mean | lstm | float32",
     "keras_bilstm_concat_last": "many_to_one last | lstm:concat | float32",
     "keras_gru_stack_max": "many_to_one max | gru/reset_after gru/reset_after | float32",
+    "keras_tokens_masked_mean_no_bias": "many_to_one mean | lstm | float32",
     "keras_float64_elman": "many_to_many | elman/sigmoid | float64",
     "torch_bilstm_last": "many_to_one last | lstm:concat lstm:concat | float32",
     "torch_gru_mean_packed": "many_to_one mean | gru/reset_after:concat | float32",
     "torch_rnn_relu_max": "many_to_one max | elman/relu elman/relu elman/relu | float32",
     "torch_lstm_language_model": "many_to_many | lstm | float32",
+    "torch_two_modules": "many_to_many | gru/reset_after:concat lstm lstm | float32",
     "torch_gru_float64": "many_to_many | gru/reset_after gru/reset_after | float64",
 }
 

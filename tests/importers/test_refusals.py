@@ -167,6 +167,19 @@ def test_keras_layers_the_spec_cannot_express(build: Any, words: tuple[str, ...]
     _refused([str(tmp_path / "m.keras"), "-o", str(tmp_path / "out")], capsys, "m.keras", *words)
 
 
+def test_keras_functional_branches_are_refused(tmp_path: Path, capsys) -> None:
+    keras = pytest.importorskip("keras")
+    from keras import layers as L
+
+    inp = keras.Input((None, 3))
+    a = L.LSTM(4, name="left")(inp)
+    b = L.GRU(4, name="right")(inp)
+    keras.Model(inp, L.Dense(2, name="out")(L.Concatenate(name="join")([a, b]))).save(
+        str(tmp_path / "branches.keras"))
+    _refused([str(tmp_path / "branches.keras"), "-o", str(tmp_path / "out")], capsys,
+             "branches.keras", "chain")
+
+
 # ---------------------------------------------------------------------------- PyTorch
 
 
