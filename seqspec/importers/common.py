@@ -147,6 +147,8 @@ def spec_text(imp: Imported) -> str:
             for k, layer in enumerate(value):
                 where = imp.sources[k] if k < len(imp.sources) else ""
                 lines.append(f"    - {_flow(layer)}" + (f"  # {_comment(where)}" if where else ""))
+        elif isinstance(value, list):
+            lines.append(f"  {key}: [{', '.join(_scalar(v) for v in value)}]")
         elif isinstance(value, Mapping):
             note = f"  # {_comment(imp.head_source)}" if key == "head" and imp.head_source else ""
             lines.append(f"  {key}: {_flow(value)}{note}")

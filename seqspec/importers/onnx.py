@@ -532,7 +532,7 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     recs = [_read_recurrent(g, j) for j, n in enumerate(g.nodes)
             if n.op_type in RECURRENT and n.domain in ("", "ai.onnx")]
     if not recs:
-        raise SourceError("the graph has no RNN, LSTM or GRU node")
+        return _read_ar(g, model, source, name)
     main = _main_input(g, recs)
     layers = _layers(g, recs, main)
     lengths = _lengths_input(g, recs, layers, main)
@@ -584,6 +584,106 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
                     sources, f"{head.where}", notes, head.softmax, fixed_batch=fixed[0],
                     fixed_steps=fixed[1])
+
+
+# ---------------------------------------------------------------------------- AR networks
+
+_ACTIVATIONS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+
+
+def _dense_chain(g: _Graph, start: str) -> list[tuple[np.ndarray, np.ndarray | None, str | None]]:
+    """Follow ``start`` through MatMul/Gemm [+ Add bias] [+ activation] layers to the graph's
+    output: [(W (out, in), b or None, activation or None)], or [] when it is not such a chain."""
+    users: dict[str, list[int]] = {}
+    for j, node in enumerate(g.nodes):
+        for v in node.input:
+            users.setdefault(v, []).append(j)
+    outputs = {o.name for o in g.proto.output}
+    chain: list[tuple[np.ndarray, np.ndarray | None, str | None]] = []
+    value = start
+    for _ in range(64):
+        if value in outputs:
+            return chain
+        nxt = users.get(value, [])
+        if len(nxt) != 1:
+            return []
+        node = g.nodes[nxt[0]]
+        other = [v for v in node.input if v and v != value]
+        c = g.const(other[0]) if len(other) == 1 else None
+        if node.op_type == "MatMul" and node.input[0] == value and c is not None and c.ndim == 2:
+            chain.append((np.asarray(c, dtype=np.float64).T, None, None))
+        elif node.op_type == "Gemm" and node.input[0] == value:
+            attrs = _attrs(node)
+            w = g.const(node.input[1])
+            if w is None or attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get(
+                    "beta", 1.0) != 1.0:
+                return []
+            w = np.asarray(w if attrs.get("transB", 0) else w.T, dtype=np.float64)
+            b = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+            if len(node.input) > 2 and node.input[2] and b is None:
+                return []
+            chain.append((w, None if b is None else np.broadcast_to(
+                np.asarray(b, dtype=np.float64).reshape(-1), (w.shape[0],)).copy(), None))
+        elif node.op_type == "Add" and chain and chain[-1][1] is None and chain[-1][2] is None \
+                and c is not None and c.size == chain[-1][0].shape[0]:
+            chain[-1] = (chain[-1][0], np.asarray(c, dtype=np.float64).reshape(-1), None)
+        elif node.op_type in _ACTIVATIONS and chain and chain[-1][2] is None:
+            chain[-1] = (chain[-1][0], chain[-1][1], _ACTIVATIONS[node.op_type])
+        elif node.op_type != "Identity":
+            return []
+        value = node.output[0]
+    return []
+
+
+def _read_ar(g: _Graph, model: Any, source: Path, name: str | None) -> Imported:
+    """A graph without recurrent nodes: an AR(p) model or a feed-forward AR network, as
+    ``seqspec export`` writes them (one (B, p) window input, dense layers, one output)."""
+    refusal = ("the graph has no RNN, LSTM or GRU node, and is not an AR model (dense layers "
+               "from one (batch, p) window input to one value)")
+    if len(g.inputs) != 1:
+        raise SourceError(refusal)
+    (main,) = g.inputs
+    elem = g.inputs[main].type.tensor_type.elem_type
+    chain = _dense_chain(g, main)
+    if elem not in FLOAT_TYPES or not chain or chain[-1][0].shape[0] != 1 or chain[-1][2]:
+        raise SourceError(refusal)
+    order = chain[0][0].shape[1]
+    weights: dict[str, np.ndarray] = {}
+    spec_model: dict[str, Any]
+    if len(chain) == 1:
+        w, b, _ = chain[0]
+        # windows are oldest first and phi_i weights x_{t-i}: column j holds phi_{p-j}
+        weights["ar.phi"] = w[0][::-1].copy()
+        if b is not None:
+            weights["ar.c"] = b
+        spec_model = {"scheme": "ar_linear", "order": int(order), "bias": b is not None}
+    else:
+        acts = {act for _, _, act in chain[:-1]}
+        if len(acts) != 1 or None in acts:
+            raise SourceError("an AR network's hidden layers must share one activation "
+                              "(relu, tanh or sigmoid)")
+        if any(b is None for _, b, _ in chain):
+            raise SourceError("an AR network's dense layers all have a bias in the spec language")
+        for k, (w, b, _) in enumerate(chain):
+            weights[f"mlp.layers.{k}.W"], weights[f"mlp.layers.{k}.b"] = w, b
+        spec_model = {"scheme": "ar_mlp", "order": int(order),
+                      "hidden": [int(w.shape[0]) for w, _, _ in chain[:-1]],
+                      "activation": acts.pop()}
+    session = _session(model)
+    out_name = g.proto.output[0].name
+
+    def run(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        kind = {"tensor(double)": np.float64}.get(session.get_inputs()[0].type, np.float32)
+        windows = np.ascontiguousarray(np.asarray(inputs["windows"]).astype(kind))
+        return session.run([out_name], {main: windows})[0]
+
+    meta = {p.key: p.value for p in model.metadata_props}
+    spec_name = identifier(name or meta.get("seqspec.spec_name") or source.stem)
+    dtype = "float64" if elem == 11 else "float32"
+    fixed = _fixed_dims(g.inputs[main], False)
+    return Imported(spec_name, spec_model, weights, run, f"ONNX file {source.name}", dtype,
+                    head_source=f"{len(chain)} dense layer(s) on input '{main}'",
+                    fixed_batch=fixed[0])
 
 
 def _main_input(g: _Graph, recs: list[_Recurrent]) -> str:

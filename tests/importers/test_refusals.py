@@ -94,6 +94,21 @@ def test_onnx_nonlinearity_between_stack_and_head_is_refused(tmp_path: Path, cap
              "between the recurrent stack and the head")
 
 
+def test_onnx_without_recurrent_nodes_nor_an_ar_chain_is_refused(tmp_path: Path, capsys) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "dense",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 2])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(tmp_path / "dense.onnx"))
+    _refused([str(tmp_path / "dense.onnx"), "-o", str(tmp_path / "out")], capsys,
+             "no RNN, LSTM or GRU node", "not an AR model")
+
+
 def test_onnx_loop_from_tf2onnx_is_refused(tmp_path: Path, capsys) -> None:
     source = Path(__file__).resolve().parent / "data" / "tf2onnx_gru_loop.onnx"
     _refused([str(source), "-o", str(tmp_path / "out")], capsys, "(Loop)", "tf2onnx")

@@ -25,8 +25,6 @@ REFUSED = {
     "seq2seq_gru": "initial_h",  # a decoder starts from the encoder's state
     "seq2seq_bilstm_dense": "initial_h",
     "caption_one_to_many": "initial_h",
-    "ar_linear": "no RNN, LSTM or GRU node",
-    "ar_mlp": "no RNN, LSTM or GRU node",
 }
 ROUND_TRIP = [name for name in EXAMPLES if name not in REFUSED]
 #: What ONNX does not carry: initialisers and the forget-gate bias's initial value (training
