@@ -7,7 +7,9 @@ read the same input, or a forward node on a time-reversed input, make one bidire
 and classifies what lies between them (the merge of two directions), before them (``Gather`` of
 a table: an embedding; ``OneHot``; ``sequence_lens`` from a graph input: variable lengths) and
 after them (pooling, one ``MatMul``/``Gemm`` head with its bias, an optional ``Softmax``).
-Whatever the spec cannot express is refused with the node's name and the attribute. The
+A graph without recurrent nodes is read as an AR model if it is a chain of dense layers on
+one window input. Whatever the spec cannot express is refused with the node's name and the
+attribute. The
 self-check in :mod:`seqspec.importers.common` runs the graph in onnxruntime against the compiled
 spec, so a misread graph can never be written.
 """
@@ -30,6 +32,7 @@ from seqspec.importers.common import (
     identifier,
     split_gates,
 )
+from seqspec.onnx.layers import ONNX_GATES, ONNX_PEEPHOLES, ONNX_RNN_ACTIVATIONS
 
 RECURRENT = {"RNN": "elman", "LSTM": "lstm", "GRU": "gru"}
 #: Operators that carry weights of their own: before the stack or between its layers they are
@@ -292,7 +295,7 @@ def _read_recurrent(g: _Graph, j: int) -> _Recurrent:
     rec = _Recurrent(j, node, cell, direction, hidden, w, r, b, p, layout=attrs.get("layout", 0))
     if cell == "elman":
         acts = acts or ["tanh"] * dirs
-        if len(set(acts)) != 1 or acts[0] not in ("tanh", "relu", "sigmoid"):
+        if len(set(acts)) != 1 or acts[0] not in ONNX_RNN_ACTIVATIONS:
             raise SourceError(f"{where}: attribute activations={attrs.get('activations')}: the "
                               "spec's Elman cell has one of Tanh, Relu, Sigmoid for all directions")
         rec.activation = acts[0]
@@ -588,7 +591,8 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
 
 # ---------------------------------------------------------------------------- AR networks
 
-_ACTIVATIONS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+#: ONNX operator -> the spec's activation (the exporter's table, read the other way).
+_ACTIVATIONS = {op: act for act, op in ONNX_RNN_ACTIVATIONS.items()}
 
 
 def _dense_chain(g: _Graph, start: str) -> list[tuple[np.ndarray, np.ndarray | None, str | None]]:
@@ -819,8 +823,6 @@ def _spec_layer(layer: _Layer) -> dict[str, Any]:
 
 
 def _layer_weights(layer: _Layer, k: int) -> dict[str, np.ndarray]:
-    from seqspec.onnx.layers import ONNX_GATES, ONNX_PEEPHOLES
-
     halves = []  # (node, index of the direction in the node)
     for rec in layer.nodes:
         halves += [(rec, d) for d in range(rec.w.shape[0])]
