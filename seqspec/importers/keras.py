@@ -276,6 +276,9 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
     else:
         scheme, pooling = "many_to_one", pooling or "last"
     out_size = int(weights["head.W"].shape[0])
+    if softmax and out_size == 1:
+        raise SourceError(f"{_where(head)}: a softmax over 1 output is always 1; the spec "
+                          "language has no 1-class softmax head")
     kind = head_kind or ("regression" if out_size == 1 and not softmax else "softmax")
     if head_kind is None and not softmax:
         notes.append(f"head kind {kind} (--head softmax|regression chooses)")

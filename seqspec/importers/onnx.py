@@ -771,6 +771,9 @@ def _head_section(head: _Head, head_kind: str | None, weights: dict[str, np.ndar
                   notes: list[str]) -> dict[str, Any]:
     """The spec's ``head`` (and its weights into ``weights``)."""
     out_size = head.weight.shape[0]
+    if head.softmax and out_size == 1:
+        raise SourceError(f"{head.where}: a softmax over its 1 output is always 1; the spec "
+                          "language has no 1-class softmax head")
     kind = head_kind or ("regression" if out_size == 1 and not head.softmax else "softmax")
     if head_kind is None:
         notes.append(f"head kind {kind} (the graph does not say; --head softmax|regression "
