@@ -195,6 +195,10 @@ def read(path: str, name: str | None = None, head_kind: str | None = None) -> Im
             if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("keepdims"):
                 raise SourceError(f"{where}: data_format/keepdims other than "
                                   "channels_last/False are not supported")
+            if kind == "GlobalMaxPooling1D" and (pad_token is not None or pad_value is not None):
+                raise SourceError(f"{where}: Keras's GlobalMaxPooling1D ignores the mask (it "
+                                  "pools the padded steps too), which the spec's max pooling "
+                                  "over valid steps does not reproduce")
             pooling = "mean" if kind == "GlobalAveragePooling1D" else "max"
             continue
         if kind in ("Dense", "TimeDistributed"):
