@@ -298,6 +298,12 @@ PLUGIN_COMMANDS = (
     ),
     ("export", "seqspec.onnx", "add_export_parser",
      "export a spec with its weights: ONNX, TorchScript, torch.export, SavedModel"),
+    (
+        "import",
+        "seqspec.importers",
+        "add_import_parser",
+        "import a recurrent model from ONNX, Keras or a PyTorch state_dict",
+    ),
 )
 CORE_COMMANDS = ("validate", "schema", "inspect", "compile", "backends")
 

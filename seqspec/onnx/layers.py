@@ -20,8 +20,14 @@ from seqspec import ir
 from seqspec.onnx.graph import BOOL, FLOAT, Graph
 
 Weights = Mapping[str, np.ndarray]
-_ONNX_GATES = {"elman": ("h",), "lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
-_RNN_ACT = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}
+#: Canonical gate names in the order of the ONNX operators' stacked blocks (the exporter
+#: writes them in this order and ``seqspec import`` reads them back in it).
+ONNX_GATES = {"elman": ("h",), "lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
+#: The order of the LSTM peepholes in ``P``.
+ONNX_PEEPHOLES = ("i", "o", "f")
+#: Elman activations and the names of the ONNX ``RNN`` activations.
+ONNX_RNN_ACTIVATIONS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}
+_ONNX_GATES, _RNN_ACT = ONNX_GATES, ONNX_RNN_ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def standard_layer(g: Graph, w: Weights, layer: ir.Layer, x: str, seq: Seq,
     if layer.cell == "lstm":
         inputs.append(_initial(g, init, dirs, "c"))
         if layer.peepholes:
-            P = np.stack([np.concatenate([w[f"{d.prefix}.p_{k}"] for k in ("i", "o", "f")])
+            P = np.stack([np.concatenate([w[f"{d.prefix}.p_{k}"] for k in ONNX_PEEPHOLES])
                           for d in dirs])
             inputs.append(g.weight(f"{layer.prefix}.P", P))
     while inputs[-1] == "":

@@ -28,6 +28,7 @@ REQUIRED = (
     "seqspec/templates/_weights.py.j2",
     "seqspec/templates/_train_*.py.j2",
     "seqspec/onnx/__init__.py",
+    "seqspec/importers/__init__.py",
     "seqspec/backends/numpy/templates/*.j2",
     "seqspec/backends/torch/templates/*.j2",
     "seqspec/backends/tensorflow/templates/*.j2",

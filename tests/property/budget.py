@@ -14,6 +14,7 @@ if PROFILE not in ("ci", "thorough"):
 #: max_examples per suite: (ci, thorough)
 BUDGETS = {
     "equivalence": (12, 400),
+    "import_roundtrip": (15, 500),
     "invalid": (150, 3000),
     "strings": (30, 1000),
     "names": (20, 500),
