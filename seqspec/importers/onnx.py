@@ -8,8 +8,9 @@ and classifies what lies between them (the merge of two directions), before them
 a table: an embedding; ``OneHot``; ``sequence_lens`` from a graph input: variable lengths) and
 after them (pooling, one ``MatMul``/``Gemm`` head with its bias, an optional ``Softmax``).
 A graph without recurrent nodes is read as an AR model if it is a chain of dense layers on
-one window input. Whatever the spec cannot express is refused with the node's name and the
-attribute. The
+one window input. ``seqspec export``'s optional initial states (an ``If`` that gives zeros
+unless the state input is fed, :func:`_optional_state`) are read as the zeros they give.
+Whatever the spec cannot express is refused with the node's name and the attribute. The
 self-check in :mod:`seqspec.importers.common` runs the graph in onnxruntime against the compiled
 spec, so a misread graph can never be written.
 """
