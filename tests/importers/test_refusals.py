@@ -131,7 +131,7 @@ def test_onnx_if_other_than_the_optional_initial_state_is_refused(
     assert not (tmp_path / "out").exists()
 
 
-def test_onnx_optional_initial_state_is_read_as_zero_unless_fed(tmp_path: Path, capsys) -> None:
+def test_onnx_optional_initial_state_is_read_as_zeros(tmp_path: Path, capsys) -> None:
     source, _ = _exported_with(tmp_path, "unchanged")
     assert main(["import", str(source), "-o", str(tmp_path / "out")]) == 0
     assert "self-check" in capsys.readouterr().out
