@@ -8,6 +8,7 @@ import pytest
 
 import seqspec
 
+
 @pytest.fixture(scope="session")
 def spec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("predict-specs")

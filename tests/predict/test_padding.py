@@ -51,9 +51,19 @@ def poisoned(inputs: dict, padding: str, value: float) -> dict:
     return {**inputs, "x": x}
 
 
-@pytest.mark.parametrize("padding", ["right", "left"])
-@pytest.mark.parametrize("cell", list(CELLS))
-@pytest.mark.parametrize("backend", ["numpy", "torch", "tensorflow"])
+def cases():
+    """Every backend x cell x padding; Keras traces each model for seconds, so all but a fused
+    Keras layer and a custom Keras cell run with the slow tests there."""
+    for backend in ("numpy", "torch", "tensorflow"):
+        for cell in CELLS:
+            for padding in ("right", "left"):
+                quick = cell in ("lstm", "jordan") and padding == "right"
+                marks = () if backend != "tensorflow" or quick else (pytest.mark.slow,)
+                name = f"{backend}-{cell}-{padding}"
+                yield pytest.param(backend, cell, padding, marks=marks, id=name)
+
+
+@pytest.mark.parametrize(("backend", "cell", "padding"), list(cases()))
 def test_nan_and_inf_padding_leave_everything_exact(compile_text, backend, cell, padding):
     if backend != "numpy":
         pytest.importorskip(backend)
