@@ -274,6 +274,8 @@ PLUGIN_COMMANDS = (
         "run a spec through every installed backend and compare the numbers",
     ),
     ("export", "seqspec.onnx", "add_export_parser", "export a spec with its weights to ONNX"),
+    ("predict", "seqspec.predict", "add_predict_parser", "run trained weights on a data file"),
+    ("evaluate", "seqspec.predict", "add_evaluate_parser", "score trained weights on a data file"),
 )
 CORE_COMMANDS = ("validate", "schema", "inspect", "compile", "backends")
 
