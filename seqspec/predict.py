@@ -70,7 +70,7 @@ def _common(args: argparse.Namespace) -> list[str]:
 def cmd_predict(args: argparse.Namespace, parser: Any) -> int:
     if args.prime:
         extra = [x for text in args.prime for x in ("--prime", text)]
-        extra += ["--steps", str(args.steps)]
+        extra += ["--steps", str(args.steps), "--format", args.format]
         if args.vocab:
             extra += ["--vocab", _absolute(args.vocab) or ""]
     elif args.output is None:
@@ -127,6 +127,7 @@ def add_predict_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--steps", type=int, default=100, help="tokens to generate after --prime")
     p.add_argument("--vocab", metavar="FILE", help="vocab.json (default: next to --weights)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="of --prime texts")
     p.set_defaults(handler=cmd_predict, subparser=p)
 
 
