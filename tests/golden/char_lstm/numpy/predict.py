@@ -197,7 +197,9 @@ def continue_text(args, model):
             top_k=max(args.top_k, 1),
             seed=args.seed,
         )
-        texts.append(prime + train.decode([int(t) for t in np.asarray(tokens)[0]], vocab))
+        # ids past a vocabulary shorter than the model's (a small training text) are unknown
+        ids = [int(t) if int(t) < len(vocab) else 0 for t in np.asarray(tokens)[0]]
+        texts.append(prime + train.decode(ids, vocab))
     print(json.dumps(texts) if args.format == "json" else "\n".join(texts))
     return texts
 
