@@ -528,7 +528,9 @@ class Trainer:
         """One step on the batch idx; returns its summed loss (NaN: the update was not made)."""
 
         def part(replica, replicas):
-            return make_batch(split, shard(idx, replica, replicas))
+            batch = make_batch(split, shard(idx, replica, replicas))
+            self.model.check_inputs(**batch[0])  # eagerly: the compiled step cannot
+            return batch
 
         inputs, targets, mask = self.distribute(part)
         summed, grads, _ = self.gradients(inputs, targets, mask, terms, None)
