@@ -322,3 +322,15 @@ def _random_data_other_seed(random_data, model, folder: Path) -> Path:
         values = [repr(float(v) + rng.normal()) for v in lines[1:]]
         path.write_text("\n".join([lines[0], *values]) + "\n")
     return path
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_py_reports_data_that_does_not_fit_in_one_line(activity, tmp_path, backend):
+    folder, _, _, _ = activity
+    narrow = bad_width(folder)
+    proc = run(folder / backend / "train.py", "--data", narrow, "--max-steps", "1", "--out",
+               tmp_path / "run", "--no-progress")
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.endswith("narrow.npz: error: x must be (B, T, 3) floats, got shape (8, 6, 2)")
+    assert "Traceback" not in proc.stderr
