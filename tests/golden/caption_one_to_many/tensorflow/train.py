@@ -877,7 +877,9 @@ class Trainer:
         """One step on the batch idx; returns its summed loss (Stop: the step must not be kept)."""
 
         def part(replica, replicas):
-            return make_batch(split, shard(idx, replica, replicas))
+            batch = make_batch(split, shard(idx, replica, replicas))
+            self.model.check_inputs(**batch[0])  # eagerly: the compiled step cannot
+            return batch
 
         inputs, targets, mask = self.distribute(part)
         summed, grads, _ = self.gradients(inputs, targets, mask, terms, None)
@@ -1023,7 +1025,10 @@ def train(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    return train(args)
+    try:
+        return train(args)
+    except ValueError as error:  # Model.check_inputs: the data does not fit the model
+        raise SystemExit(f"{args.data}: error: {error}") from None
 
 
 if __name__ == "__main__":

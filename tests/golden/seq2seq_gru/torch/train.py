@@ -991,7 +991,10 @@ def train(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    return train(args)
+    try:
+        return train(args)
+    except ValueError as error:  # Model.check_inputs: the data does not fit the model
+        raise SystemExit(f"{args.data}: error: {error}") from None
 
 
 if __name__ == "__main__":
