@@ -628,3 +628,65 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_the_last_checkpoint(backend, comp
                                  str(saved + 1))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resumed from {out / 'checkpoint.npz'} at step {saved}" in resumed.stdout
+
+
+INTERRUPTS = """\
+import contextlib, io, json, os, signal, sys
+folder, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, folder)
+import train
+results = {}
+
+
+def interrupt(*args):
+    raise KeyboardInterrupt  # what Ctrl-C raises, here while the data is read
+
+
+def interrupt_while_saving(path, weights, save=train.save_weights):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between checkpoint.npz and weights.npz
+    save(path, weights)
+
+
+for case, name, patch, argv in (
+    ("reading", "load_data", interrupt, ["--out", out + "-reading"]),
+    ("saving", "save_weights", interrupt_while_saving, ["--out", out, "--checkpoint-every", "2"]),
+):
+    original = getattr(train, name)
+    setattr(train, name, patch)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            train.main(["--no-progress", *argv])
+        results[case] = ["ok", err.getvalue()]
+    except SystemExit as e:
+        results[case] = [e.code, err.getvalue()]
+    setattr(train, name, original)
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("backend", RUNS)
+def test_ctrl_c_while_reading_or_saving(backend, compiled_case, train_tools, tmp_path):
+    """Ctrl-C while the data is read: one line, nothing written. Ctrl-C between checkpoint.npz
+    and weights.npz: held until both are written, so the two agree and the line names them."""
+    importorskip(backend)
+    folder = compiled_case("many_to_one", backend)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPTS, str(folder), str(out)], capture_output=True,
+        text=True, timeout=300, cwd=folder, env={**os.environ, **train_tools["env"]},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert results["reading"] == [130, f"interrupted; what {out}-reading holds is kept\n"]
+    assert not Path(f"{out}-reading").exists()
+    code, stderr = results["saving"]
+    assert code == 130 and "Traceback" not in stderr, results["saving"]
+    assert stderr.strip().splitlines()[-1] == (
+        f"interrupted at step 2; the last checkpoint (step 2) is kept in {out}; --resume continues"
+    )
+    assert checkpoint_step(out) == 2
+    with np.load(out / "checkpoint.npz") as kept, np.load(out / "weights.npz") as weights:
+        for name in weights.files:  # weights.npz is the checkpoint's, written whole
+            np.testing.assert_array_equal(weights[name], kept[f"weights/{name}"])
+    assert not [p for p in out.iterdir() if p.name.startswith(".partial-")]
