@@ -64,6 +64,8 @@ def _common(args: argparse.Namespace) -> list[str]:
         out += ["--batch-size", str(args.batch_size)]
     if args.dtype is not None:
         out += ["--dtype", args.dtype]
+    if args.scaler is not None:
+        out += ["--scaler", _absolute(args.scaler) or ""]
     return out
 
 
@@ -106,6 +108,11 @@ def _shared(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, metavar="N", help="samples per forward pass")
     p.add_argument("--dtype", choices=("float32", "float64"), help="default: float32")
+    p.add_argument(
+        "--scaler",
+        metavar="FILE",
+        help="CSV series: the training mean and std (default: scaler.json next to --weights)",
+    )
 
 
 def add_predict_parser(sub: argparse._SubParsersAction) -> None:

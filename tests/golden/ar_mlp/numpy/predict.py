@@ -13,13 +13,19 @@ folder, so a file is read, batched and scored exactly as in training.
 the values.
 --evaluate prints the metrics that train.py writes to final.json (val_* and test_*: the
 same split, computed the same way).
+The series is standardised with the training run's mean and std (scaler.json, which train.py
+writes next to weights.npz; --scaler names another), never with the new file's own, and
+outputs and RMSE are in the data's units. Without scaler.json, predict.py refuses to run.
+Ctrl-C stops it with one line and exit status 130; -o is written whole or not at all.
 Every mistake is one line on stderr and exit status 1.
 """
 
 import argparse
 import csv
 import json
+import math
 import os
+import sys
 import tempfile
 import zipfile
 
@@ -37,6 +43,7 @@ def build_parser():
     p.add_argument("--weights", required=True, help="canonical weights, e.g. run/weights.npz")
     p.add_argument("--data", default=defaults.data, help="data file (default: %(default)s)")
     p.add_argument("--column", default=defaults.column, help="the CSV column to read")
+    p.add_argument("--scaler", help="the training mean and std (default: next to --weights)")
     p.add_argument("-o", "--output", help="write the outputs here: .npz, .csv or .jsonl")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
     p.add_argument("--evaluate", action="store_true", help="print the metrics of final.json")
@@ -75,13 +82,33 @@ def load_model(args):
     return model
 
 
+def read_scaler(args):
+    """(mean, std) of the training run: its scaler.json (a new file's own statistics would put
+    its values on another scale than the one the model learned)."""
+    folder = os.path.dirname(os.path.abspath(args.weights))
+    path = args.scaler or os.path.join(folder, "scaler.json")
+    if not os.path.isfile(path):
+        raise SystemExit(
+            f"no scaler {path!r}: train.py writes scaler.json next to weights.npz "
+            "(pass --scaler FILE)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            scaler = json.load(fh)
+        mean, std = float(scaler["mean"]), float(scaler["std"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise SystemExit(f"{path}: not a scaler.json of train.py ({error})") from None
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise SystemExit(f"{path}: mean must be finite and std finite and positive")
+    return mean, std
+
+
 def read_samples(args):
-    """Every window of the series, in time order (train.py standardises the series with its
-    training part's mean and std; predict reports outputs back in the data's units)."""
-    data = train.load_data(args)
+    """Every window of the series, in time order, standardised with the training run's mean
+    and std (predict reports outputs back in the data's units)."""
+    data = train.load_data(args, args.scale)
     parts = (data.train, data.val, data.test)
     arrays = {k: np.concatenate([part[k] for part in parts]) for k in data.train}
-    args.scale = (data.mean, data.std)
     inputs = {name: arrays[name] for name in INPUTS if name in arrays}
     return inputs, None
 
@@ -151,7 +178,7 @@ def predict(args, model):
 
 def evaluate(args, model):
     """--evaluate: final.json's val_* and test_* metrics (train.py's split and computation)."""
-    data = train.load_data(args)
+    data = train.load_data(args, args.scale)  # the training run's scale: RMSE in its units
 
     def outputs(inputs):
         return model.predict(**inputs, batch_size=args.batch_size)
@@ -171,8 +198,14 @@ def evaluate(args, model):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_args(args)
-    model = guarded(args.weights, load_model, args)
-    return guarded(args.data, evaluate if args.evaluate else predict, args, model)
+    try:
+        args.scale = read_scaler(args)
+        model = guarded(args.weights, load_model, args)
+        return guarded(args.data, evaluate if args.evaluate else predict, args, model)
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT
+        kept = f"; -o {args.output} is left as it was" if args.output else ""
+        print(f"interrupted{kept}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def guarded(where, function, *args):

@@ -13,6 +13,7 @@ folder, so a file is read, batched and scored exactly as in training.
 logits and the likeliest class.
 --evaluate prints the metrics that train.py writes to final.json (val_* and test_*: the
 same split, computed the same way).
+Ctrl-C stops it with one line and exit status 130; -o is written whole or not at all.
 Every mistake is one line on stderr and exit status 1.
 """
 
@@ -20,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 import tempfile
 import zipfile
 
@@ -169,8 +171,13 @@ def evaluate(args, model):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_args(args)
-    model = guarded(args.weights, load_model, args)
-    return guarded(args.data, evaluate if args.evaluate else predict, args, model)
+    try:
+        model = guarded(args.weights, load_model, args)
+        return guarded(args.data, evaluate if args.evaluate else predict, args, model)
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT
+        kept = f"; -o {args.output} is left as it was" if args.output else ""
+        print(f"interrupted{kept}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def guarded(where, function, *args):

@@ -15,9 +15,12 @@ so N processes follow the same curve as one. Rank 0 alone writes checkpoints and
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -708,6 +711,41 @@ def stop_message(meta, saved, problem):
     return f"step {meta['step'] + 1}: {problem}; stopping ({kept}). {advice}"
 
 
+@contextlib.contextmanager
+def held_interrupt():
+    """Hold Ctrl-C while a checkpoint and its weights.npz are written (and `saved` notes its
+    step), so that the two files always agree; the interrupt takes effect right after."""
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    except ValueError:  # not the main thread, where signals cannot be handled
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def interrupted(out, meta=None, saved=None):
+    """Ctrl-C: one line on stderr and exit status 130 (the shell's code for SIGINT), not a
+    traceback. Every file is written whole or not at all (write_atomic), so what is kept is
+    the last checkpoint. Returns the SystemExit to raise."""
+    if meta is None:  # before the first step, or after the last
+        print(f"interrupted; what {out} holds is kept", file=sys.stderr)
+    elif saved is None:
+        print(f"interrupted at step {meta['step']}; no checkpoint written yet", file=sys.stderr)
+    else:
+        print(
+            f"interrupted at step {meta['step']}; the last checkpoint (step {saved}) is kept "
+            f"in {out}; --resume continues",
+            file=sys.stderr,
+        )
+    return SystemExit(130)
+
+
 def cannot_resume(path, why):
     """The one line for a checkpoint that cannot be resumed from (as a SystemExit to raise)."""
     why = " ".join(str(why).split())[:300]  # frameworks' messages can span lines
@@ -921,7 +959,8 @@ def train(args):
                 note_reference(meta)
                 progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
                 if meta["step"] % args.checkpoint_every == 0:
-                    saved = checkpoint()
+                    with held_interrupt():
+                        saved = checkpoint()
             if meta["batch"] < len(batches):  # stopped by --max-steps
                 break
             # the end of an epoch: validate, log, checkpoint (rank 0; the others go on)
@@ -934,12 +973,17 @@ def train(args):
                 log_metrics(paths["metrics.jsonl"], record)
                 progress.write(describe(record, ""))
             meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
-            saved = checkpoint()
+            with held_interrupt():
+                saved = checkpoint()
         if saved != meta["step"]:  # stopped by --max-steps between checkpoints
-            saved = checkpoint()
+            with held_interrupt():
+                saved = checkpoint()
     except Stop as problem:  # nothing of the bad step was written
         progress.close()
         raise SystemExit(stop_message(meta, saved, problem)) from None
+    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint is whole (written atomically)
+        progress.close()
+        raise interrupted(args.out, meta, saved) from None
     progress.close()
     if lead:
         finish(paths, meta, data, validate)
@@ -954,6 +998,8 @@ def main(argv=None):
         return train(args)
     except ValueError as error:  # Model.check_inputs: the data does not fit the model
         raise SystemExit(f"{args.data}: error: {error}") from None
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (reading data, finishing)
+        raise interrupted(args.out) from None
 
 
 if __name__ == "__main__":
