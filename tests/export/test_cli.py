@@ -70,7 +70,7 @@ def test_each_format_is_written_with_the_given_weights(fmt, tmp_path, capsys, co
             np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=0, atol=1e-5)
 
 
-def test_torch_export_of_a_model_without_time_needs_no_steps(tmp_path, capsys):
+def test_torch_export_of_a_model_without_time(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     out = tmp_path / "ar.pt2"
     code, _, err = _export(capsys, AR, "--format", "torch-export", "-o", out, "--seed", 3)
