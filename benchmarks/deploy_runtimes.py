@@ -53,8 +53,7 @@ def routes(spec: Path, folder: Path, inputs: dict[str, np.ndarray]
         compile_spec(spec, backend, folder / backend)
         modules[backend] = import_model(folder / backend, prefix=f"_bench_{backend}")
     export_file(spec, folder / "m.onnx", folder / "w.npz")
-    steps = inputs["x"].shape[1] if "x" in inputs else None
-    export_artifact(spec, "torchscript", folder / "m.pt", folder / "w.npz", steps=steps)
+    export_artifact(spec, "torchscript", folder / "m.pt", folder / "w.npz")
     export_artifact(spec, "torch-export", folder / "m.pt2", folder / "w.npz")
     export_artifact(spec, "savedmodel", folder / "saved", folder / "w.npz")
 

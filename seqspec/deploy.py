@@ -17,9 +17,10 @@ What each format keeps dynamic (measured with torch 2.13 and TensorFlow 2.21 / K
 * ``torchscript`` (``torch.jit.trace``; ``torch.jit.script`` cannot compile the generated
   model: it converts arbitrary inputs with ``torch.as_tensor``, takes initial states as an
   optional dict built with f-strings, and its explicit cells are autograd Functions): batch
-  and time when every layer is a fused nn.RNN / nn.GRU / nn.LSTM, whose trace (packed
-  sequences included) is one operator. An explicit cell's time loop is unrolled by tracing,
-  so such a model is traced for ``steps`` steps and refuses other lengths.
+  and time. A fused nn.RNN / nn.GRU / nn.LSTM (packed sequences included) is one operator in
+  the trace; under ``torch.jit.is_tracing()`` an explicit cell runs its time loop as a
+  function compiled by ``torch.jit.script`` (``CellScan.scan_scripted``), which the trace
+  calls and keeps as a loop, where tracing its Python loop would unroll it for one length.
 
 torch artifacts take the forward inputs positionally in the order of :func:`input_names` and
 return a dict: ``outputs`` and every final state by its key (docs/generated-api.md).
@@ -115,8 +116,7 @@ def _torch_module(module: Any, weights: Mapping[str, np.ndarray], names: list[st
             outputs, states = self.model(**dict(zip(names, inputs, strict=True)))
             return {"outputs": outputs, **states}
 
-    # an inference artifact: parameters without gradients (an explicit cell's traced loop
-    # writes into views in place, which autograd refuses when it tracks them)
+    # an inference artifact: parameters without gradients (no backward pass is recorded)
     return Deployed().eval().requires_grad_(False)
 
 
@@ -126,37 +126,26 @@ def _tensors(inputs: Mapping[str, np.ndarray]) -> tuple[Any, ...]:
     return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values())
 
 
-def _fixed_steps(module: Any, steps: int | None) -> int | None:
-    """The number of steps to record: None (any) unless the model has explicit cells."""
-    if not hasattr(module, "CellScan"):  # every recurrent layer is a fused module
-        return None
-    if steps is None:
-        raise ExportError(
-            "this model has explicit cells (peephole LSTM, Jordan, reset_before GRU or "
-            "sigmoid Elman) whose time loop torch.jit.trace unrolls for the length it records: "
-            "give --steps N to export it for N steps, or use --format torch-export, onnx or "
-            "savedmodel for any length")
-    return steps
-
-
 def _write_torchscript(model: ir.Model, module: Any, weights: Mapping[str, np.ndarray],
-                       steps: int | None, tmp: Path) -> None:
+                       tmp: Path) -> None:
     import torch
 
-    steps = _fixed_steps(module, steps)
     names = input_names(model)
     wrapped = _torch_module(module, weights, names)
-    example = _tensors(example_inputs(model, steps or 6, batch=3))
+    example = _tensors(example_inputs(model, 6, batch=3))
     with torch.no_grad(), warnings.catch_warnings():
         # torch.as_tensor of an input that already is a tensor is recorded as the identity
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # torch 2.x marks torch.jit.trace and torch.jit.script deprecated: TorchScript is
+        # what this format is, the user asked for it
+        warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(wrapped, example, strict=False, check_trace=False)
-    meta = {"inputs": names, "steps": steps, "spec": model.name}
+    meta = {"inputs": names, "spec": model.name}
     torch.jit.save(traced, str(tmp), _extra_files={"seqspec.json": json.dumps(meta)})
 
 
 def _write_torch_export(model: ir.Model, module: Any, weights: Mapping[str, np.ndarray],
-                        steps: int | None, tmp: Path) -> None:
+                        tmp: Path) -> None:
     import torch
     from torch.export import Dim
 
@@ -175,7 +164,7 @@ def _write_torch_export(model: ir.Model, module: Any, weights: Mapping[str, np.n
 
 
 def _write_savedmodel(model: ir.Model, module: Any, weights: Mapping[str, np.ndarray],
-                      steps: int | None, tmp: Path) -> None:
+                      tmp: Path) -> None:
     keras_model = module.Model(dict(weights), dtype="float32")
     keras_model.export(str(tmp), verbose=False)
 
@@ -186,7 +175,7 @@ _WRITERS = {"torchscript": _write_torchscript, "torch-export": _write_torch_expo
 
 def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLike[str],
                     weights: str | os.PathLike[str] | None = None, seed: int = 0,
-                    steps: int | None = None, force: bool = False) -> Path:
+                    force: bool = False) -> Path:
     """Write ``spec`` with its weights as a ``fmt`` artifact at ``out``; return ``out``.
 
     Raises :class:`SpecError` for an invalid spec, ``ValueError`` (:class:`ExportError`) for
@@ -202,8 +191,6 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (known: onnx, {', '.join(FORMATS)})")
-    if steps is not None and steps < 1:
-        raise ExportError(f"--steps must be at least 1, not {steps}")
     if Path(out).is_dir() and not Path(out).is_symlink():
         # a folder (a SavedModel too) cannot be swapped in one rename: never delete the user's
         raise OutputError(out, "is an existing folder; remove it or choose another -o")
@@ -217,7 +204,7 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
         tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")  # same suffix (.pt2)
         try:
             try:
-                _WRITERS[fmt](model, module, values, steps, tmp)
+                _WRITERS[fmt](model, module, values, tmp)
             except (ExportError, ModuleNotFoundError, OSError):
                 raise
             except Exception as exc:  # the framework's own refusal, as one line

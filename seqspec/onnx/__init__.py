@@ -97,7 +97,7 @@ def export_file(spec_path: str | os.PathLike[str], out: str | os.PathLike[str],
 
 
 def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``seqspec export SPEC --format F -o OUT [--weights W] [--seed N] [--steps N]``."""
+    """Register ``seqspec export SPEC --format F -o OUT [--weights W] [--seed N] [--force]``."""
     p = subparsers.add_parser(
         "export",
         help="export a spec with its weights for deployment (ONNX, TorchScript, "
@@ -117,10 +117,6 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("--seed", type=int, default=0, help="seed of init_weights (default 0)")
     p.add_argument("--force", action="store_true",
                    help="replace a file seqspec did not write (or a symlink, never followed)")
-    p.add_argument("--steps", type=int, default=None,
-                   help="torch formats: the number of steps to record where the time "
-                   "dimension cannot stay dynamic (torch-export, and torchscript with explicit "
-                   "cells); see docs/deploy.md")
     p.set_defaults(func=run_export)
     return p
 
@@ -140,7 +136,7 @@ def run_export(args: argparse.Namespace) -> int:
             from seqspec.deploy import export_artifact
 
             path = export_artifact(args.spec, args.format, args.output, args.weights,
-                                   args.seed, args.steps, args.force)
+                                   args.seed, args.force)
     except OutputError as exc:
         print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
         return 1

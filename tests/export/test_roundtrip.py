@@ -3,12 +3,11 @@
 An artifact is made once per (example, format) by ``seqspec.deploy`` / ``seqspec.onnx`` with
 random canonical weights, reloaded as an application would (``torch.jit.load``,
 ``torch.export.load``, ``tf.saved_model.load``, an onnxruntime session) and run on inputs of
-batch sizes and lengths other than those it was recorded with; outputs (and, for the torch
-formats and ONNX, every final state) equal the generated model's in float32 within 1e-5.
-TorchScript files of models with explicit cells (whose Python time loop tracing unrolls)
-are recorded for STEPS steps: they are compared at that length, with other batch sizes and,
-where the spec has variable lengths, other lengths inside it; without --steps they are
-refused in one line (tested in test_cli.py).
+two batch sizes and two lengths other than those it was recorded with (padding filled with
+garbage where the spec has variable lengths); outputs (and, for the torch formats and ONNX,
+every final state) equal the generated model's in float32 within 1e-5. That includes the
+TorchScript files of models with explicit cells, whose time loop the trace keeps as a
+scripted loop.
 """
 
 from __future__ import annotations
@@ -28,14 +27,12 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 
-STEPS = 8  # the recorded length of fixed-length artifacts
 TOLERANCE = 1e-5
-DYNAMIC_SHAPES = ((2, 4), (5, 9))  # (batch, steps): not the (3, 6) that tracing records
-FIXED_SHAPES = ((2, STEPS), (5, STEPS))
+SHAPES = ((2, 4), (5, 9))  # (batch, steps): not the (3, 6) that tracing and torch.export record
 
 
 def inputs_for(model, batch: int, steps: int, seed: int) -> dict[str, np.ndarray]:
-    """Inputs with decoders as long as encoders (fixed-length artifacts record one length)."""
+    """Inputs of ``steps`` steps, decoders too, padding filled with garbage."""
     from seqspec.deploy import example_inputs
 
     return example_inputs(model, steps, batch=batch, seed=seed)
@@ -49,8 +46,8 @@ def weights_for(model) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
-    """artifact(example, fmt) -> (path, steps): made once per module."""
-    from seqspec.deploy import has_time
+    """artifact(example, fmt) -> (path, weights): made once per module."""
+    from seqspec.deploy import export_artifact
     from seqspec.onnx import export_file
 
     cache: dict = {}
@@ -64,33 +61,14 @@ def artifact(tmp_path_factory):
             np.savez(weights, **weights_for(model))
             out = folder / {"onnx": "model.onnx", "torchscript": "model.pt",
                             "torch-export": "model.pt2", "savedmodel": "saved"}[fmt]
-            steps = None
             if fmt == "onnx":
                 export_file(example, out, weights)
             else:
-                from seqspec.deploy import export_artifact
-
-                if fmt == "torchscript" and has_time(model) and _explicit(model):
-                    steps = STEPS
-                export_artifact(example, fmt, out, weights, steps=steps)
-            cache[key] = (out, steps, weights_for(model))
+                export_artifact(example, fmt, out, weights)
+            cache[key] = (out, weights_for(model))
         return cache[key]
 
     return make
-
-
-def _explicit(model) -> bool:
-    """Whether the torch backend runs any layer of this model as an explicit cell."""
-    for stack in model.stacks:
-        for layer in stack.layers:
-            if layer.cell == "jordan" or layer.peepholes or layer.gru_variant == "reset_before" \
-                    or (layer.cell == "elman" and layer.activation == "sigmoid"):
-                return True
-    return False
-
-
-def _shapes(steps):
-    return DYNAMIC_SHAPES if steps is None else FIXED_SHAPES
 
 
 def _close(name, got, expected):
@@ -117,7 +95,7 @@ def test_torch_artifact_matches(example, fmt, artifact, torch_model):
     import torch
 
     model = lower_file(example)
-    path, steps, weights = artifact(example, fmt)
+    path, weights = artifact(example, fmt)
     reference = torch_model(example, weights)
     if fmt == "torchscript":
         extra = {"seqspec.json": ""}
@@ -125,7 +103,7 @@ def test_torch_artifact_matches(example, fmt, artifact, torch_model):
         assert json.loads(extra["seqspec.json"])["inputs"] == list(_names(model))
     else:
         loaded = torch.export.load(str(path)).module()
-    for seed, (batch, length) in enumerate(_shapes(steps)):
+    for seed, (batch, length) in enumerate(SHAPES):
         inputs = inputs_for(model, batch, length, seed)
         tensors = [torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values()]
         got = loaded(*tensors)  # as an application calls it: gradient mode on
@@ -149,12 +127,11 @@ def test_savedmodel_matches(example, artifact, compiled_dir):
     from seqspec.generated import import_model
 
     model = lower_file(example)
-    path, steps, weights = artifact(example, "savedmodel")
-    assert steps is None  # batch and time stay dynamic
+    path, weights = artifact(example, "savedmodel")
     module = import_model(compiled_dir(example, "tensorflow"), prefix="_export_reference")
     reference = module.Model(weights, dtype="float32")
     loaded = tf.saved_model.load(str(path))
-    for seed, (batch, length) in enumerate(DYNAMIC_SHAPES):
+    for seed, (batch, length) in enumerate(SHAPES):
         inputs = inputs_for(model, batch, length, seed)
         got = loaded.serve({k: tf.constant(v) for k, v in inputs.items()})
         outputs, _ = reference.forward(**inputs)
@@ -167,12 +144,12 @@ def test_onnx_matches_numpy(example, artifact, compiled_dir):
     from seqspec.generated import import_model
 
     model = lower_file(example)
-    path, _, weights = artifact(example, "onnx")
+    path, weights = artifact(example, "onnx")
     module = import_model(compiled_dir(example, "numpy"), prefix="_export_reference")
     reference = module.Model(weights, dtype="float32")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    for seed, (batch, length) in enumerate(DYNAMIC_SHAPES):
+    for seed, (batch, length) in enumerate(SHAPES):
         inputs = inputs_for(model, batch, length, seed)
         feeds = {a.name: inputs[a.name] for a in session.get_inputs() if a.name in inputs}
         got = dict(zip(names, session.run(names, feeds), strict=True))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 SPEC_NAME = "jordan_series"
 SPEC_SHA256 = "0c91256d08b5cae8bf8ef035ca287518b67bb24c4c0e81f9f838f98fd02ea874"
@@ -288,6 +288,15 @@ ACTIVATIONS = {
     "tanh": torch.tanh,
 }
 
+
+def activate(name: str, a: Tensor) -> Tensor:
+    """ACTIVATIONS[name](a), for jordan_step: torch.jit.script cannot call a function that it
+    looks up in a dict."""
+    if name == "tanh":
+        return torch.tanh(a)
+    raise ValueError("unknown activation " + name)
+
+
 #: Each nonlinearity's derivative, written with its output y = act(a) (what backward keeps).
 DERIVATIVES = {
     "tanh": lambda y: 1 - y * y,
@@ -337,6 +346,10 @@ class CellScan(nn.Module):
     unchanged and the output is 0. Returns (outputs (B, T, D*S), directions concatenated
     [forward | backward]; final states shaped like the input states). The backward direction
     reads the sequence from its end.
+
+    Each cell gives scan() (its autograd.Function: the eager path), step_function (one step of
+    its equations as a typed function), scripted_scan (that step's loop over time, for
+    torch.jit.script) and step_args(sfx) (the weights and options both take).
     """
 
     def __init__(self, bidirectional):
@@ -371,11 +384,18 @@ class CellScan(nn.Module):
                 # the recurrence runs in the parameters' precision even under autocast: only the
                 # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
                 with torch.autocast(xw.device.type, enabled=False):
-                    out, *last = self.scan(*args)
+                    scan = self.scan_scripted if torch.jit.is_tracing() else self.scan
+                    out, *last = scan(*args)
             outputs.append(out)
             finals.append(last)
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+    def step(self, xw_t, state, sfx):
+        """One step of the cell's equations (its step_function), for scan_exporting: the new
+        state (a tuple) and the step's output."""
+        new = self.step_function(xw_t, list(state), *self.step_args(sfx))
+        return tuple(new), new[0]
 
     def scan_exporting(self, xw, state, mask, reverse, sfx):
         """scan()'s numbers for torch.export, which would unroll its Python loop for one length:
@@ -397,22 +417,16 @@ class CellScan(nn.Module):
         state, outputs = scan(step, state, (xw, mask), reverse=reverse)
         return (outputs, *state)
 
-
-class RecordingContext:
-    """What a scan's forward needs of an autograd context when it runs without autograd."""
-
-    needs_input_grad = ()  # nothing is kept for a backward pass
-
-    def save_for_backward(self, *tensors):
-        pass
-
-
-def run_scan(scan, *args):
-    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
-    cannot hold a Python autograd.Function, and what it records is for inference."""
-    if torch.jit.is_tracing():
-        return scan.forward(RecordingContext(), *args)
-    return scan.apply(*args)
+    def scan_scripted(self, xw, state, mask, reverse, sfx):
+        """scan()'s numbers under torch.jit.trace, which records what one call does: scan()'s
+        Python loop would be unrolled for the one length traced, and a TorchScript file cannot
+        hold its autograd.Function. The cell's scripted_scan is compiled by torch.jit.script
+        instead (once; torch keeps the compiled function), and a scripted function called from
+        a trace stays a loop in it, so batch and time stay dynamic. For inference: no backward
+        pass is recorded."""
+        scan = torch.jit.script(self.scripted_scan)
+        out, last = scan(xw, list(state), mask, reverse, *self.step_args(sfx))
+        return (out, *last)
 
 
 def time_order(steps, reverse):
@@ -441,6 +455,62 @@ def masked(mask, dtype, *tensors):
     return (*(t.masked_fill(~mask, 0) for t in tensors), 1 - mask.to(dtype))
 
 
+def jordan_step(
+    xw_t: Tensor,
+    state: list[Tensor],
+    w_yh: Tensor,
+    w_ho: Tensor,
+    b_o: Tensor | None,
+    mu: float,
+    activation: str,
+    output_activation: str,
+) -> list[Tensor]:
+    """One step of Jordan (the equations in the class below): the new [y, s].
+
+    xw_t = Wx x_t + b_h, (B, H). JordanScan runs the same equations over a whole sequence;
+    this form, a function of typed arguments, is what torch.export's scan operator calls
+    (CellScan.scan_exporting) and what torch.jit.script compiles (jordan_scripted_scan).
+    """
+    y, s = state
+    s = y + mu * s
+    h = activate(activation, xw_t + s @ w_yh.t())
+    return [activate(output_activation, F.linear(h, w_ho, b_o)), s]
+
+
+def jordan_scripted_scan(
+    xw: Tensor,
+    state: list[Tensor],
+    mask: Tensor | None,
+    reverse: bool,
+    w_yh: Tensor,
+    w_ho: Tensor,
+    b_o: Tensor | None,
+    mu: float,
+    activation: str,
+    output_activation: str,
+) -> tuple[Tensor, list[Tensor]]:
+    """jordan_step over a whole sequence, a loop that torch.jit.script keeps as a loop.
+
+    xw: (T, B, G*H) = Wx x_t + b; state: the first state, a list of (B, S) tensors; mask:
+    (T, B, 1) or None. At a padded step the state is carried unchanged (selected, never
+    multiplied) and the output is 0, as in scan(). Returns the outputs (T, B, S) in time order
+    and the final state. The backward direction (reverse) reads the sequence from its end.
+    """
+    steps = xw.shape[0]
+    outputs: list[Tensor] = []
+    for i in range(steps):
+        t = steps - 1 - i if reverse else i
+        new = jordan_step(xw[t], state, w_yh, w_ho, b_o, mu, activation, output_activation)
+        if mask is not None:  # padded step: the state goes through unchanged
+            new = [torch.where(mask[t], new[k], state[k]) for k in range(len(new))]
+        state = new
+        outputs.append(state[0])  # a step's output is its first state (h, or y for Jordan)
+    out = torch.stack(outputs)
+    if reverse:  # the outputs were collected from the last step: back to time order
+        out = out.flip(0)
+    return (out if mask is None else out.masked_fill(~mask, 0)), state
+
+
 class Jordan(CellScan):
     """Jordan network (Jordan 1986): the layer's own output is fed back through context units.
 
@@ -451,6 +521,9 @@ class Jordan(CellScan):
     The state is (y, s): the last output and the context. Per direction: weight_ih (H, I),
     weight_yh (H, O), bias (H), weight_ho (O, H), bias_o (O).
     """
+
+    step_function = staticmethod(jordan_step)
+    scripted_scan = staticmethod(jordan_scripted_scan)
 
     def __init__(
         self,
@@ -476,16 +549,13 @@ class Jordan(CellScan):
     def scan(self, xw, state, mask, reverse, sfx):
         w_yh, w_ho, b_o = (getattr(self, n + sfx) for n in ("weight_yh", "weight_ho", "bias_o"))
         options = (self.context_decay, self.activation, self.output_activation)
-        return run_scan(JordanScan, xw, w_yh, w_ho, b_o, *state, mask, reverse, *options)
+        return JordanScan.apply(xw, w_yh, w_ho, b_o, *state, mask, reverse, *options)
 
-    def step(self, xw_t, state, sfx):
-        """One step (the equations above), for scan_exporting; xw_t = Wx x_t + b_h, (B, H)."""
+    def step_args(self, sfx):
+        """What jordan_step takes besides a step's input and state, for direction sfx."""
         w_yh, w_ho, b_o = (getattr(self, n + sfx) for n in ("weight_yh", "weight_ho", "bias_o"))
-        y, s = state
-        s = y + self.context_decay * s
-        h = ACTIVATIONS[self.activation](xw_t + s @ w_yh.t())
-        y = ACTIVATIONS[self.output_activation](F.linear(h, w_ho, b_o))
-        return (y, s), y
+        options = (float(self.context_decay), self.activation, self.output_activation)
+        return (w_yh, w_ho, b_o, *options)
 
 
 class JordanScan(torch.autograd.Function):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 SPEC_NAME = "peephole_lstm"
 SPEC_SHA256 = "68d9721047be9cd1316a0524d53843bdd04a1a492e4c74353826f0f07b8149a3"
@@ -363,6 +363,10 @@ class CellScan(nn.Module):
     unchanged and the output is 0. Returns (outputs (B, T, D*S), directions concatenated
     [forward | backward]; final states shaped like the input states). The backward direction
     reads the sequence from its end.
+
+    Each cell gives scan() (its autograd.Function: the eager path), step_function (one step of
+    its equations as a typed function), scripted_scan (that step's loop over time, for
+    torch.jit.script) and step_args(sfx) (the weights and options both take).
     """
 
     def __init__(self, bidirectional):
@@ -397,11 +401,18 @@ class CellScan(nn.Module):
                 # the recurrence runs in the parameters' precision even under autocast: only the
                 # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
                 with torch.autocast(xw.device.type, enabled=False):
-                    out, *last = self.scan(*args)
+                    scan = self.scan_scripted if torch.jit.is_tracing() else self.scan
+                    out, *last = scan(*args)
             outputs.append(out)
             finals.append(last)
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+    def step(self, xw_t, state, sfx):
+        """One step of the cell's equations (its step_function), for scan_exporting: the new
+        state (a tuple) and the step's output."""
+        new = self.step_function(xw_t, list(state), *self.step_args(sfx))
+        return tuple(new), new[0]
 
     def scan_exporting(self, xw, state, mask, reverse, sfx):
         """scan()'s numbers for torch.export, which would unroll its Python loop for one length:
@@ -423,22 +434,16 @@ class CellScan(nn.Module):
         state, outputs = scan(step, state, (xw, mask), reverse=reverse)
         return (outputs, *state)
 
-
-class RecordingContext:
-    """What a scan's forward needs of an autograd context when it runs without autograd."""
-
-    needs_input_grad = ()  # nothing is kept for a backward pass
-
-    def save_for_backward(self, *tensors):
-        pass
-
-
-def run_scan(scan, *args):
-    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
-    cannot hold a Python autograd.Function, and what it records is for inference."""
-    if torch.jit.is_tracing():
-        return scan.forward(RecordingContext(), *args)
-    return scan.apply(*args)
+    def scan_scripted(self, xw, state, mask, reverse, sfx):
+        """scan()'s numbers under torch.jit.trace, which records what one call does: scan()'s
+        Python loop would be unrolled for the one length traced, and a TorchScript file cannot
+        hold its autograd.Function. The cell's scripted_scan is compiled by torch.jit.script
+        instead (once; torch keeps the compiled function), and a scripted function called from
+        a trace stays a loop in it, so batch and time stay dynamic. For inference: no backward
+        pass is recorded."""
+        scan = torch.jit.script(self.scripted_scan)
+        out, last = scan(xw, list(state), mask, reverse, *self.step_args(sfx))
+        return (out, *last)
 
 
 def time_order(steps, reverse):
@@ -467,6 +472,55 @@ def masked(mask, dtype, *tensors):
     return (*(t.masked_fill(~mask, 0) for t in tensors), 1 - mask.to(dtype))
 
 
+def peephole_lstm_step(
+    xw_t: Tensor, state: list[Tensor], w_hh: Tensor, p_i: Tensor, p_f: Tensor, p_o: Tensor
+) -> list[Tensor]:
+    """One step of PeepholeLSTM (the equations in the class below): the new [h, c].
+
+    xw_t = Wx x_t + b, (B, 4H). PeepholeLSTMScan runs the same equations over a whole sequence,
+    in place; this form, a function of typed arguments, is what torch.export's scan operator
+    calls (CellScan.scan_exporting) and what torch.jit.script compiles
+    (peephole_lstm_scripted_scan).
+    """
+    h, c = state
+    a_i, a_f, a_g, a_o = (xw_t + h @ w_hh.t()).chunk(4, dim=-1)
+    c = torch.sigmoid(a_f + p_f * c) * c + torch.sigmoid(a_i + p_i * c) * torch.tanh(a_g)
+    h = torch.sigmoid(a_o + p_o * c) * torch.tanh(c)
+    return [h, c]
+
+
+def peephole_lstm_scripted_scan(
+    xw: Tensor,
+    state: list[Tensor],
+    mask: Tensor | None,
+    reverse: bool,
+    w_hh: Tensor,
+    p_i: Tensor,
+    p_f: Tensor,
+    p_o: Tensor,
+) -> tuple[Tensor, list[Tensor]]:
+    """peephole_lstm_step over a whole sequence, a loop that torch.jit.script keeps as a loop.
+
+    xw: (T, B, G*H) = Wx x_t + b; state: the first state, a list of (B, S) tensors; mask:
+    (T, B, 1) or None. At a padded step the state is carried unchanged (selected, never
+    multiplied) and the output is 0, as in scan(). Returns the outputs (T, B, S) in time order
+    and the final state. The backward direction (reverse) reads the sequence from its end.
+    """
+    steps = xw.shape[0]
+    outputs: list[Tensor] = []
+    for i in range(steps):
+        t = steps - 1 - i if reverse else i
+        new = peephole_lstm_step(xw[t], state, w_hh, p_i, p_f, p_o)
+        if mask is not None:  # padded step: the state goes through unchanged
+            new = [torch.where(mask[t], new[k], state[k]) for k in range(len(new))]
+        state = new
+        outputs.append(state[0])  # a step's output is its first state (h, or y for Jordan)
+    out = torch.stack(outputs)
+    if reverse:  # the outputs were collected from the last step: back to time order
+        out = out.flip(0)
+    return (out if mask is None else out.masked_fill(~mask, 0)), state
+
+
 class PeepholeLSTM(CellScan):
     """LSTM with peepholes (Gers & Schmidhuber 2000); gate order i, f, g, o.
 
@@ -480,6 +534,9 @@ class PeepholeLSTM(CellScan):
     Per direction: weight_ih (4H, I), weight_hh (4H, H), bias (4H), p_i, p_f, p_o (H).
     """
 
+    step_function = staticmethod(peephole_lstm_step)
+    scripted_scan = staticmethod(peephole_lstm_scripted_scan)
+
     def __init__(self, input_size, hidden_size, bias=True, bidirectional=False):
         super().__init__(bidirectional)
         self.sizes = (hidden_size, hidden_size)  # h, c
@@ -490,17 +547,11 @@ class PeepholeLSTM(CellScan):
             self.add(name, hidden_size)
 
     def scan(self, xw, state, mask, reverse, sfx):
-        w_hh, p_i, p_f, p_o = (getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
-        return run_scan(PeepholeLSTMScan, xw, w_hh, p_i, p_f, p_o, *state, mask, reverse)
+        return PeepholeLSTMScan.apply(xw, *self.step_args(sfx), *state, mask, reverse)
 
-    def step(self, xw_t, state, sfx):
-        """One step (the equations above), for scan_exporting; xw_t = Wx x_t + b, (B, 4H)."""
-        w_hh, p_i, p_f, p_o = (getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
-        h, c = state
-        a_i, a_f, a_g, a_o = (xw_t + h @ w_hh.t()).chunk(4, dim=-1)
-        c = torch.sigmoid(a_f + p_f * c) * c + torch.sigmoid(a_i + p_i * c) * torch.tanh(a_g)
-        h = torch.sigmoid(a_o + p_o * c) * torch.tanh(c)
-        return (h, c), h
+    def step_args(self, sfx):
+        """What peephole_lstm_step takes besides a step's input and state, for direction sfx."""
+        return tuple(getattr(self, n + sfx) for n in ("weight_hh", "p_i", "p_f", "p_o"))
 
 
 class PeepholeLSTMScan(torch.autograd.Function):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 SPEC_NAME = "stacked_elman_relu"
 SPEC_SHA256 = "50c32908af4eb8381446ce548c4248be28ff83dff38c1b319f7f75c27aa9789b"
@@ -432,6 +432,10 @@ class CellScan(nn.Module):
     unchanged and the output is 0. Returns (outputs (B, T, D*S), directions concatenated
     [forward | backward]; final states shaped like the input states). The backward direction
     reads the sequence from its end.
+
+    Each cell gives scan() (its autograd.Function: the eager path), step_function (one step of
+    its equations as a typed function), scripted_scan (that step's loop over time, for
+    torch.jit.script) and step_args(sfx) (the weights and options both take).
     """
 
     def __init__(self, bidirectional):
@@ -466,11 +470,18 @@ class CellScan(nn.Module):
                 # the recurrence runs in the parameters' precision even under autocast: only the
                 # big GEMMs around it gain from bf16 / fp16, and a long product of steps drifts
                 with torch.autocast(xw.device.type, enabled=False):
-                    out, *last = self.scan(*args)
+                    scan = self.scan_scripted if torch.jit.is_tracing() else self.scan
+                    out, *last = scan(*args)
             outputs.append(out)
             finals.append(last)
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*S)
         return out.transpose(0, 1), tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+    def step(self, xw_t, state, sfx):
+        """One step of the cell's equations (its step_function), for scan_exporting: the new
+        state (a tuple) and the step's output."""
+        new = self.step_function(xw_t, list(state), *self.step_args(sfx))
+        return tuple(new), new[0]
 
     def scan_exporting(self, xw, state, mask, reverse, sfx):
         """scan()'s numbers for torch.export, which would unroll its Python loop for one length:
@@ -492,22 +503,16 @@ class CellScan(nn.Module):
         state, outputs = scan(step, state, (xw, mask), reverse=reverse)
         return (outputs, *state)
 
-
-class RecordingContext:
-    """What a scan's forward needs of an autograd context when it runs without autograd."""
-
-    needs_input_grad = ()  # nothing is kept for a backward pass
-
-    def save_for_backward(self, *tensors):
-        pass
-
-
-def run_scan(scan, *args):
-    """scan.apply(*args), or under torch.jit.trace its forward alone: a TorchScript file
-    cannot hold a Python autograd.Function, and what it records is for inference."""
-    if torch.jit.is_tracing():
-        return scan.forward(RecordingContext(), *args)
-    return scan.apply(*args)
+    def scan_scripted(self, xw, state, mask, reverse, sfx):
+        """scan()'s numbers under torch.jit.trace, which records what one call does: scan()'s
+        Python loop would be unrolled for the one length traced, and a TorchScript file cannot
+        hold its autograd.Function. The cell's scripted_scan is compiled by torch.jit.script
+        instead (once; torch keeps the compiled function), and a scripted function called from
+        a trace stays a loop in it, so batch and time stay dynamic. For inference: no backward
+        pass is recorded."""
+        scan = torch.jit.script(self.scripted_scan)
+        out, last = scan(xw, list(state), mask, reverse, *self.step_args(sfx))
+        return (out, *last)
 
 
 def time_order(steps, reverse):
@@ -536,6 +541,45 @@ def masked(mask, dtype, *tensors):
     return (*(t.masked_fill(~mask, 0) for t in tensors), 1 - mask.to(dtype))
 
 
+def sigmoid_rnn_step(xw_t: Tensor, state: list[Tensor], w_hh: Tensor) -> list[Tensor]:
+    """One step of SigmoidRNN (the equation in the class below): the new [h].
+
+    xw_t = Wx x_t + b, (B, H). SigmoidRNNScan runs the same equation over a whole sequence, in
+    place; this form, a function of typed arguments, is what torch.export's scan operator calls
+    (CellScan.scan_exporting) and what torch.jit.script compiles (sigmoid_rnn_scripted_scan).
+    """
+    return [torch.sigmoid(xw_t + state[0] @ w_hh.t())]
+
+
+def sigmoid_rnn_scripted_scan(
+    xw: Tensor,
+    state: list[Tensor],
+    mask: Tensor | None,
+    reverse: bool,
+    w_hh: Tensor,
+) -> tuple[Tensor, list[Tensor]]:
+    """sigmoid_rnn_step over a whole sequence, a loop that torch.jit.script keeps as a loop.
+
+    xw: (T, B, G*H) = Wx x_t + b; state: the first state, a list of (B, S) tensors; mask:
+    (T, B, 1) or None. At a padded step the state is carried unchanged (selected, never
+    multiplied) and the output is 0, as in scan(). Returns the outputs (T, B, S) in time order
+    and the final state. The backward direction (reverse) reads the sequence from its end.
+    """
+    steps = xw.shape[0]
+    outputs: list[Tensor] = []
+    for i in range(steps):
+        t = steps - 1 - i if reverse else i
+        new = sigmoid_rnn_step(xw[t], state, w_hh)
+        if mask is not None:  # padded step: the state goes through unchanged
+            new = [torch.where(mask[t], new[k], state[k]) for k in range(len(new))]
+        state = new
+        outputs.append(state[0])  # a step's output is its first state (h, or y for Jordan)
+    out = torch.stack(outputs)
+    if reverse:  # the outputs were collected from the last step: back to time order
+        out = out.flip(0)
+    return (out if mask is None else out.masked_fill(~mask, 0)), state
+
+
 class SigmoidRNN(CellScan):
     """Elman layer with a logistic nonlinearity (nn.RNN knows only tanh and relu).
 
@@ -543,6 +587,9 @@ class SigmoidRNN(CellScan):
 
     Per direction: weight_ih (H, I), weight_hh (H, H), bias (H).
     """
+
+    step_function = staticmethod(sigmoid_rnn_step)
+    scripted_scan = staticmethod(sigmoid_rnn_scripted_scan)
 
     def __init__(self, input_size, hidden_size, bias=True, bidirectional=False):
         super().__init__(bidirectional)
@@ -552,13 +599,11 @@ class SigmoidRNN(CellScan):
         self.add("bias", hidden_size, present=bias)
 
     def scan(self, xw, state, mask, reverse, sfx):
-        w_hh = getattr(self, "weight_hh" + sfx)
-        return run_scan(SigmoidRNNScan, xw, w_hh, *state, mask, reverse)
+        return SigmoidRNNScan.apply(xw, *self.step_args(sfx), *state, mask, reverse)
 
-    def step(self, xw_t, state, sfx):
-        """One step (the equation above), for scan_exporting; xw_t = Wx x_t + b, (B, H)."""
-        h = torch.sigmoid(xw_t + state[0] @ getattr(self, "weight_hh" + sfx).t())
-        return (h,), h
+    def step_args(self, sfx):
+        """What sigmoid_rnn_step takes besides a step's input and state, for direction sfx."""
+        return (getattr(self, "weight_hh" + sfx),)
 
 
 class SigmoidRNNScan(torch.autograd.Function):
