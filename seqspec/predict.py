@@ -66,6 +66,8 @@ def _common(args: argparse.Namespace) -> list[str]:
         out += ["--dtype", args.dtype]
     if args.scaler is not None:
         out += ["--scaler", _absolute(args.scaler) or ""]
+    if args.vocab is not None:
+        out += ["--vocab", _absolute(args.vocab) or ""]
     return out
 
 
@@ -73,8 +75,6 @@ def cmd_predict(args: argparse.Namespace, parser: Any) -> int:
     if args.prime:
         extra = [x for text in args.prime for x in ("--prime", text)]
         extra += ["--steps", str(args.steps), "--format", args.format]
-        if args.vocab:
-            extra += ["--vocab", _absolute(args.vocab) or ""]
     elif args.output is None:
         parser.error("give -o OUT (.npz, .csv or .jsonl), or --prime TEXT for a language model")
     else:
@@ -113,6 +113,11 @@ def _shared(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="CSV series: the training mean and std (default: scaler.json next to --weights)",
     )
+    p.add_argument(
+        "--vocab",
+        metavar="FILE",
+        help="text: the training vocabulary (default: vocab.json next to --weights)",
+    )
 
 
 def add_predict_parser(sub: argparse._SubParsersAction) -> None:
@@ -133,7 +138,6 @@ def add_predict_parser(sub: argparse._SubParsersAction) -> None:
         help="language models: continue this text (repeatable)",
     )
     p.add_argument("--steps", type=int, default=100, help="tokens to generate after --prime")
-    p.add_argument("--vocab", metavar="FILE", help="vocab.json (default: next to --weights)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="of --prime texts")
     p.set_defaults(handler=cmd_predict, subparser=p)
 

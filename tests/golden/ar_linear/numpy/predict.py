@@ -44,6 +44,7 @@ def build_parser():
     p.add_argument("--data", default=defaults.data, help="data file (default: %(default)s)")
     p.add_argument("--column", default=defaults.column, help="the CSV column to read")
     p.add_argument("--scaler", help="the training mean and std (default: next to --weights)")
+    p.add_argument("--vocab", help=argparse.SUPPRESS)  # refused in one line: not a text
     p.add_argument("-o", "--output", help="write the outputs here: .npz, .csv or .jsonl")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
     p.add_argument("--evaluate", action="store_true", help="print the metrics of final.json")
@@ -56,6 +57,8 @@ def build_parser():
 
 def check_args(args):
     """Refuse what cannot work before anything is loaded: one line each."""
+    if args.vocab is not None:
+        raise SystemExit("--vocab: this model reads no text (vocab.json is for text only)")
     if args.evaluate == bool(args.output):
         raise SystemExit("give -o OUT (outputs) or --evaluate (metrics), one of them")
     if args.batch_size < 1:

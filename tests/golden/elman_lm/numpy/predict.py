@@ -28,7 +28,7 @@ import zipfile
 
 import numpy as np
 import train
-from model import Model
+from model import INPUTS, Model
 
 SUFFIXES = (".npz", ".csv", ".jsonl")
 
@@ -39,6 +39,7 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", required=True, help="canonical weights, e.g. run/weights.npz")
     p.add_argument("--data", default=defaults.data, help="data file (default: %(default)s)")
+    p.add_argument("--scaler", help=argparse.SUPPRESS)  # refused in one line: not a CSV series
     p.add_argument("-o", "--output", help="write the outputs here: .npz, .csv or .jsonl")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
     p.add_argument("--evaluate", action="store_true", help="print the metrics of final.json")
@@ -46,7 +47,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--seed", type=int, default=defaults.seed, help="the split's seed, as train.py")
     p.add_argument("--dtype", choices=("float32", "float64"), default=defaults.dtype)
-    p.add_argument("--vocab", help="vocab.json (default: next to --weights)")
+    p.add_argument("--vocab", help="the training vocab.json (default: next to --weights)")
     p.add_argument("--prime", action="append", help="continue this text (repeat for several)")
     p.add_argument("--steps", type=int, default=100, help="tokens to generate after --prime")
     p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest")
@@ -56,6 +57,8 @@ def build_parser():
 
 def check_args(args):
     """Refuse what cannot work before anything is loaded: one line each."""
+    if args.scaler is not None:
+        raise SystemExit("--scaler: this model reads no CSV series (scaler.json is for CSV only)")
     if args.prime is not None:
         if args.output or args.evaluate:
             raise SystemExit("--prime generates text: it takes neither -o nor --evaluate")
@@ -88,12 +91,60 @@ def load_model(args):
     return model
 
 
+def read_vocab(args):
+    """The training run's tokens (vocab.json), by id: a new text is encoded with them, never
+    with a vocabulary of its own (its ids would stand for other tokens than in training)."""
+    path = args.vocab or os.path.join(os.path.dirname(os.path.abspath(args.weights)), "vocab.json")
+    if not os.path.isfile(path):
+        raise SystemExit(
+            f"no vocabulary {path!r}: train.py writes vocab.json next to weights.npz "
+            "(pass --vocab FILE)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tokens = json.load(fh)["tokens"]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise SystemExit(f"{path}: not a vocab.json of train.py ({error})") from None
+    if not (
+        isinstance(tokens, list)
+        and 1 <= len(tokens) <= train.VOCAB_SIZE
+        and tokens[0] == train.UNKNOWN
+        and all(isinstance(tok, str) for tok in tokens)
+        and len(set(tokens)) == len(tokens)
+    ):
+        raise SystemExit(
+            f"{path}: not a vocab.json of train.py (tokens must be 1 to {train.VOCAB_SIZE} "
+            f"distinct strings, {train.UNKNOWN!r} first)"
+        )
+    return path, tokens
+
+
+def check_known(args):
+    """Refuse a text with tokens the vocabulary lacks, unless training itself read such tokens
+    as UNKNOWN: train.py maps every token outside the vocabulary to id 0, and the training
+    text held some only when its vocabulary is full (more distinct tokens than VOCAB_SIZE - 1).
+    A vocabulary with room left never saw UNKNOWN in training: any id 0 would be a guess."""
+    path, vocab = args.vocab_path, args.vocab_tokens
+    if len(vocab) == train.VOCAB_SIZE:
+        return
+    known = set(vocab)
+    unknown = [tok for tok in train.read_tokens(args.data) if tok not in known]
+    if unknown:
+        kinds = len(set(unknown))
+        raise SystemExit(
+            f"{args.data}: {len(unknown)} tokens ({kinds} distinct, first {unknown[0]!r}) are "
+            f"not in the training vocabulary {path}"
+        )
+
+
 def read_samples(args):
     """Every row of the text (train.py's rows of SEQUENCE_LENGTH tokens, in the text's order)."""
-    data = train.load_data(args)
+    data = train.load_data(args, args.vocab_tokens)  # the training run's ids
     parts = (data.train, data.val, data.test)
     x = np.concatenate([part["x"] for part in parts if len(part["x"])])
-    return {"x": x, "lengths": np.full(len(x), x.shape[1])}, np.full(len(x), x.shape[1])
+    lengths = np.full(len(x), x.shape[1])
+    inputs = {"x": x, "lengths": lengths}  # lengths only where the model takes them
+    return {name: value for name, value in inputs.items() if name in INPUTS}, lengths
 
 
 def write_atomic(path, write):
@@ -163,7 +214,7 @@ def predict(args, model):
 
 def evaluate(args, model):
     """--evaluate: final.json's val_* and test_* metrics (train.py's split and computation)."""
-    data = train.load_data(args)
+    data = train.load_data(args, args.vocab_tokens)  # the training run's ids
 
     def outputs(inputs):
         return model.predict(**inputs, batch_size=args.batch_size)
@@ -182,11 +233,7 @@ def evaluate(args, model):
 
 def continue_text(args, model):
     """--prime: continue each text by --steps tokens through vocab.json (any prompt lengths)."""
-    path = args.vocab or os.path.join(os.path.dirname(os.path.abspath(args.weights)), "vocab.json")
-    if not os.path.isfile(path):
-        raise SystemExit(f"no vocabulary {path!r}: train.py writes vocab.json next to weights.npz")
-    with open(path, encoding="utf-8") as fh:
-        vocab = json.load(fh)["tokens"]
+    vocab = args.vocab_tokens
     strategy = "argmax" if args.temperature <= 0 else ("top_k" if args.top_k > 0 else "sample")
     texts = []
     for prime in args.prime:  # one at a time: prompts of different lengths need no padding
@@ -210,6 +257,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     check_args(args)
     try:
+        args.vocab_path, args.vocab_tokens = read_vocab(args)
+        if args.prime is None:
+            check_known(args)
         model = guarded(args.weights, load_model, args)
         if args.prime is not None:
             return guarded("--prime", continue_text, args, model)

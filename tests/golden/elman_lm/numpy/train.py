@@ -206,15 +206,17 @@ def stream_rows(ids, steps):
     return {"x": x, "y": y}
 
 
-def load_data(args):
-    """Split the text (train, then validation, then test: no shuffling) and cut it into rows."""
+def load_data(args, vocab=None):
+    """Split the text (train, then validation, then test: no shuffling) and cut it into rows,
+    with ids of `vocab` (predict.py: the training run's) or of the training part's own."""
     path = args.data
     tokens = read_tokens(path)
     n_val, n_test = int(len(tokens) * VALIDATION), int(len(tokens) * TEST)
     n_train = len(tokens) - n_val - n_test
     if n_train < 2:
         raise SystemExit(f"{path}: too little text to train on ({len(tokens)} tokens)")
-    vocab = build_vocab(tokens[:n_train], VOCAB_SIZE)  # from the training text only
+    if vocab is None:
+        vocab = build_vocab(tokens[:n_train], VOCAB_SIZE)  # from the training text only
     index = {tok: i for i, tok in enumerate(vocab)}
     ids = np.array([index.get(tok, 0) for tok in tokens], dtype=np.int64)
     parts = np.split(ids, [n_train, n_train + n_val])
