@@ -176,6 +176,20 @@ def test_unknown_characters_are_one_line(char_lm, backend, tmp_path):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_prime_with_unknown_characters_is_one_line(char_lm, backend):
+    """--prime is checked like a data file: a prompt symbol that training never saw is no
+    silent <unk>; nothing is generated for any prompt."""
+    folder, weights, _, _ = char_lm
+    proc = predict_py(folder, backend, "--weights", weights, "--prime", "a", "--prime", "xyzzy")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert last_line(proc) == (
+        f"--prime: 5 tokens (3 distinct, first 'x') are not in the training vocabulary "
+        f"{weights.parent / 'vocab.json'}"
+    )
+    assert proc.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_missing_vocab_is_one_line(char_lm, backend, tmp_path):
     folder, weights, new, _ = char_lm
     lone = tmp_path / "lone"

@@ -119,8 +119,9 @@ def read_vocab(args):
     return path, tokens
 
 
-def check_known(args):
-    """Refuse a text with tokens the vocabulary lacks, unless training itself read such tokens
+def check_known(args, tokens, where):
+    """Refuse tokens the vocabulary lacks (of a data file or a --prime), unless training itself
+    read such tokens
     as UNKNOWN: train.py maps every token outside the vocabulary to id 0, and the training
     text held some only when its vocabulary is full (more distinct tokens than VOCAB_SIZE - 1).
     A vocabulary with room left never saw UNKNOWN in training: any id 0 would be a guess."""
@@ -128,11 +129,11 @@ def check_known(args):
     if len(vocab) == train.VOCAB_SIZE:
         return
     known = set(vocab)
-    unknown = [tok for tok in train.read_tokens(args.data) if tok not in known]
+    unknown = [tok for tok in tokens if tok not in known]
     if unknown:
         kinds = len(set(unknown))
         raise SystemExit(
-            f"{args.data}: {len(unknown)} tokens ({kinds} distinct, first {unknown[0]!r}) are "
+            f"{where}: {len(unknown)} tokens ({kinds} distinct, first {unknown[0]!r}) are "
             f"not in the training vocabulary {path}"
         )
 
@@ -236,6 +237,8 @@ def continue_text(args, model):
     vocab = args.vocab_tokens
     strategy = "argmax" if args.temperature <= 0 else ("top_k" if args.top_k > 0 else "sample")
     texts = []
+    for prime in args.prime:  # every prompt is checked before any text is generated
+        check_known(args, list(prime), "--prime")
     for prime in args.prime:  # one at a time: prompts of different lengths need no padding
         ids = train.encode(prime, vocab) or [0]
         tokens = model.generate(
@@ -259,7 +262,7 @@ def main(argv=None):
     try:
         args.vocab_path, args.vocab_tokens = read_vocab(args)
         if args.prime is None:
-            check_known(args)
+            check_known(args, train.read_tokens(args.data), args.data)
         model = guarded(args.weights, load_model, args)
         if args.prime is not None:
             return guarded("--prime", continue_text, args, model)
