@@ -89,8 +89,8 @@ def flag(name):
     return name.replace("_", "-")
 
 
-def check_args(args):
-    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
+def check_numbers(args):
+    """Refuse counts, rates and bounds out of their ranges."""
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
@@ -107,10 +107,20 @@ def check_args(args):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
+
+
+def check_args(args):
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
+    check_numbers(args)
     if not args.out:
         raise SystemExit("--out must name a folder")
     if args.resume and args.overwrite:
         raise SystemExit("--resume continues the run in --out, --overwrite replaces it: pick one")
+    check_data_path(args)
+
+
+def check_data_path(args):
+    """Resolve --data (the spec's default is relative to this script) and refuse a bad one."""
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
     if args.data == DATA and DATA_OUTSIDE_SPEC and not args.allow_outside_data:
@@ -774,9 +784,20 @@ def loss_sum(outputs, targets, mask):
 class Trainer:
     """The model, its optimizer and the distributed step, built inside the strategy's scope."""
 
-    def __init__(self, strategy, args):
-        self.strategy, self.args = strategy, args
+    GROUPS = ("weights", "module", "optimizer")  # the checkpoint groups restore() needs
+
+    def __init__(self, args):
+        self.args = args
+        self.strategy, self.lead = make_strategy(args)  # lead: the chief, which writes files
+        self.world = self.strategy.num_replicas_in_sync
+        if self.lead and self.world > 1:
+            print(f"training on {self.world} replicas ({type(self.strategy).__name__})")
+        # The same seed, the same numbers: this seeds the dropout layers' generators, whose
+        # state (a variable) the checkpoints save. Reseeding every step would retrace every step.
+        keras.utils.set_random_seed(args.seed)
+        tf.config.experimental.enable_op_determinism()
         self.dtype = tf.as_dtype(args.dtype)
+        strategy = self.strategy
         with strategy.scope():
             self.model = Model(weights=init_weights(args.seed), dtype=args.dtype)
             self.optimizer = make_optimizer(args.optimizer, args.lr)
@@ -887,6 +908,9 @@ class Trainer:
             variable.assign(value)
         self.optimizer.learning_rate.assign(self.args.lr)
 
+    def close(self):
+        """Nothing to release: the strategy ends with the process."""
+
 
 def tensors_finite(tensors):
     """Whether every value of a list of tensors or variables is finite (sparse ones too)."""
@@ -898,96 +922,132 @@ def tensors_finite(tensors):
     return bool(tf.reduce_all(flags))
 
 
-def train(args):
-    """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
-    check_out(args)  # in every process, before any of them writes
-    strategy, lead = make_strategy(args)
-    # The same seed, the same numbers: this seeds the dropout layers' generators, whose state
-    # (a variable) the checkpoints save. Reseeding every step instead would retrace every step.
-    keras.utils.set_random_seed(args.seed)
-    tf.config.experimental.enable_op_determinism()
-    data = load_data(args)  # a bad data file stops the run before --out is even created
+# --------------------------------------------------------------------------- the run
+def prepare_out(args, data, lead):
+    """Create --out (the lead process) with what reading the trained model needs; its paths."""
     if lead:
         make_out(args.out)
-    paths = {
+    return {
         name: os.path.join(args.out, name)
         for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
     }
-    trainer = Trainer(strategy, args)
-    # where the run stands: a checkpoint holds these, so --resume continues exactly here
+
+
+def resume(args, paths, trainer):
+    """(meta, saved): where the run stands and the step of its checkpoint (None: afresh).
+
+    A checkpoint holds meta, so --resume continues exactly where the checkpoint was written.
+    """
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
     meta["settings"] = run_settings(args)
-    saved = None  # the step of the last checkpoint
-    if args.resume and os.path.exists(paths["checkpoint.npz"]):
-        groups, meta = load_checkpoint(paths["checkpoint.npz"], ("weights", "module", "optimizer"))
-        saved = meta["step"]
-        if lead:
-            print(f"resumed from {paths['checkpoint.npz']} at step {saved}")
-        try:
-            trainer.restore(groups, keeps_optimizer_state(meta, args, lead))
-        except (KeyError, ValueError) as e:
-            why = f"it does not fit this model ({e})"
-            raise cannot_resume(paths["checkpoint.npz"], why) from None
-    elif args.resume and lead:
-        print(f"no {paths['checkpoint.npz']} yet: starting afresh")
-    if lead:
-        restart_metrics(paths["metrics.jsonl"], meta["epoch"])
-
-    def checkpoint():
-        if lead:
-            groups = trainer.arrays()
-            save_checkpoint(paths["checkpoint.npz"], groups, meta)
-            save_weights(paths["weights.npz"], groups["weights"])
-        return meta["step"]
-
-    def validate(split):
-        return evaluate(split, trainer.predict, args.batch_size, data.std)
-
-    n = data.size(data.train)
-    replicas = strategy.num_replicas_in_sync
-    if lead and replicas > 1:
-        print(f"training on {replicas} replicas ({type(strategy).__name__})")
-    total = len(epoch_batches(n, args.batch_size, args.seed, 0, replicas)) * args.epochs
-    show = lead and not args.no_progress
-    progress = Progress(min(total, args.max_steps or total), meta["step"], show)
-    val = {}
-    limit = args.max_steps or math.inf  # steps to stop after
+    path = paths["checkpoint.npz"]
+    if not (args.resume and os.path.exists(path)):
+        if args.resume and trainer.lead:
+            print(f"no {path} yet: starting afresh")
+        return meta, None
+    groups, meta = load_checkpoint(path, trainer.GROUPS)
+    if trainer.lead:
+        print(f"resumed from {path} at step {meta['step']}")
     try:
+        trainer.restore(groups, keeps_optimizer_state(meta, args, trainer.lead))
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise cannot_resume(path, f"it does not fit this model ({e})") from None
+    return meta, meta["step"]
+
+
+class Run:
+    """One run of the loop over epochs and batches, with its checkpoints and records."""
+
+    def __init__(self, args, data, paths, trainer):
+        self.args, self.data, self.paths, self.trainer = args, data, paths, trainer
+        self.meta, self.saved = resume(args, paths, trainer)  # saved: the last checkpoint's step
+        n = data.size(data.train)
+        total = len(epoch_batches(n, args.batch_size, args.seed, 0, trainer.world)) * args.epochs
+        show = trainer.lead and not args.no_progress
+        self.progress = Progress(min(total, args.max_steps or total), self.meta["step"], show)
+
+    def checkpoint(self):
+        """Write the checkpoint and weights.npz (the lead process), as of this step."""
+        if self.trainer.lead:
+            groups = self.trainer.arrays()
+            save_checkpoint(self.paths["checkpoint.npz"], groups, self.meta)
+            save_weights(self.paths["weights.npz"], groups["weights"])
+        self.saved = self.meta["step"]
+
+    def validate(self, split):
+        """The metrics of the current weights on a split."""
+        trainer, size, std = self.trainer, self.args.batch_size, self.data.std
+        return evaluate(split, trainer.predict, size, std)
+
+    def epochs(self):
+        """Train until args.epochs epochs or args.max_steps steps are done; Stop: a bad step."""
+        args, meta, world = self.args, self.meta, self.trainer.world
+        n = self.data.size(self.data.train)
         while meta["epoch"] < args.epochs:
-            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], replicas)
-            while meta["batch"] < len(batches) and meta["step"] < limit:
-                idx = batches[meta["batch"]]
-                terms = loss_terms(data.train, idx)  # over the whole batch, every replica's shard
-                loss = trainer.step(data.train, idx, terms, meta)
-                meta["step"] += 1
-                meta["batch"] += 1
-                meta["loss_sum"] += loss
-                meta["loss_terms"] += terms
-                note_reference(meta)
-                progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
-                if meta["step"] % args.checkpoint_every == 0:
-                    saved = checkpoint()
+            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
+            self.batches(batches)
             if meta["batch"] < len(batches):  # stopped by --max-steps
                 break
-            # the end of an epoch: validate, log, checkpoint (the chief)
-            record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
-            record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
-            if lead:
-                if data.size(data.val):
-                    val = validate(data.val)
-                    record.update({f"val_{k}": v for k, v in val.items()})
-                log_metrics(paths["metrics.jsonl"], record)
-                progress.write(describe(record, ""))
-            meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
-            saved = checkpoint()
-        if saved != meta["step"]:  # stopped by --max-steps between checkpoints
-            saved = checkpoint()
+            self.end_epoch()
+        if self.saved != meta["step"]:  # stopped by --max-steps between checkpoints
+            self.checkpoint()
+
+    def batches(self, batches):
+        """The steps of one epoch, from meta["batch"] on, up to --max-steps."""
+        args, meta, split = self.args, self.meta, self.data.train
+        limit = args.max_steps or math.inf  # steps to stop after
+        while meta["batch"] < len(batches) and meta["step"] < limit:
+            idx = batches[meta["batch"]]
+            terms = loss_terms(split, idx)  # over the whole batch, every process's shard
+            loss = self.trainer.step(split, idx, terms, meta)
+            meta["step"] += 1
+            meta["batch"] += 1
+            meta["loss_sum"] += loss
+            meta["loss_terms"] += terms
+            note_reference(meta)
+            self.progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
+            if meta["step"] % args.checkpoint_every == 0:
+                self.checkpoint()
+
+    def end_epoch(self):
+        """The end of an epoch: validate, log (the lead process) and checkpoint."""
+        meta = self.meta
+        record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
+        record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+        if self.trainer.lead:
+            if self.data.size(self.data.val):
+                val = self.validate(self.data.val)
+                record.update({f"val_{k}": v for k, v in val.items()})
+            log_metrics(self.paths["metrics.jsonl"], record)
+            self.progress.write(describe(record, ""))
+        meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
+        self.checkpoint()
+
+
+def fit(args, data, paths, trainer):
+    """Resume or start, train, and leave the final files; returns where the run stands."""
+    run = Run(args, data, paths, trainer)
+    if trainer.lead:
+        restart_metrics(paths["metrics.jsonl"], run.meta["epoch"])
+    try:
+        run.epochs()
     except Stop as problem:  # nothing of the bad step was written
-        progress.close()
-        raise SystemExit(stop_message(meta, saved, problem)) from None
-    progress.close()
-    if lead:
-        finish(paths, meta, data, validate)
+        run.progress.close()
+        raise SystemExit(stop_message(run.meta, run.saved, problem)) from None
+    run.progress.close()
+    if trainer.lead:
+        finish(paths, run.meta, data, run.validate)
+    return run.meta
+
+
+def train(args):
+    """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
+    check_out(args)  # in every process, before any of them writes
+    trainer = Trainer(args)
+    data = load_data(args)  # a bad data file stops the run before --out is even created
+    paths = prepare_out(args, data, trainer.lead)
+    meta = fit(args, data, paths, trainer)
+    trainer.close()
     return meta
 
 
