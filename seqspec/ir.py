@@ -193,6 +193,11 @@ class Training:
     tbptt: int | None
     seed: int
     checkpoint_every: int
+    monitor: str = "val_loss"
+    mode: str = "auto"  # auto | min | max
+    patience: int | None = None  # None: no early stopping
+    min_delta: float = 0.0
+    restore_best: bool = False
 
 
 @dataclass(frozen=True, slots=True)

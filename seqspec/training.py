@@ -57,6 +57,7 @@ class TrainPlan:
     carry_state: bool  # TBPTT carries the final state into the next chunk
     free_decode: bool  # exact match by free-running generate (token decoders)
     metrics: tuple[str, ...]  # the validation metrics besides the loss, in print order
+    monitors: tuple[str, ...]  # what --monitor may name: the records of an epoch
     target: str  # the headline validation metric (the summary line names it)
     exact: bool  # the model is linear in its weights: --optimizer lstsq solves it in closed form
     defaults: dict[str, object] = field(default_factory=dict)
@@ -164,6 +165,11 @@ def plan(model: ir.Model) -> TrainPlan:
         "tbptt": t.tbptt,
         "seed": t.seed,
         "checkpoint_every": t.checkpoint_every,
+        "monitor": t.monitor,
+        "mode": t.mode,
+        "patience": t.patience or 0,
+        "min_delta": t.min_delta,
+        "restore_best": t.restore_best,
     }
     return TrainPlan(
         trainable=not reason,
@@ -193,6 +199,7 @@ def plan(model: ir.Model) -> TrainPlan:
         carry_state=carry,
         free_decode=softmax and dec is not None and dec.input.kind == "tokens",
         metrics=metrics,
+        monitors=("train_loss", "val_loss", *(f"val_{m}" for m in metrics)),
         target=metrics[0],
         exact=model.ar is not None and model.ar.kind == "linear",
         defaults=defaults,
