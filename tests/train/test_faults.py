@@ -133,6 +133,9 @@ BAD_FLAGS = {
     "resume and overwrite": ["--resume", "--overwrite"],
     "negative tbptt": ["--tbptt", "-1"],
     "negative temperature": ["--temperature", "-1", "--sample", "3"],
+    "negative patience": ["--patience", "-1"],
+    "nan min delta": ["--min-delta", "nan"],
+    "negative min delta": ["--min-delta", "-0.5"],
 }
 
 
