@@ -38,6 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 DIVERGENCE = 1000.0  # default --divergence: a step's loss over 1000x the first epoch's stops
+# what --monitor may name: the records of an epoch in metrics.jsonl
+MONITORS = ["train_loss", "val_loss", "val_accuracy", "val_exact_match"]
 
 
 def build_parser():
@@ -68,6 +70,36 @@ def build_parser():
         default=500,
         help="write a checkpoint every this many steps (and at the end of every epoch)",
     )
+    p.add_argument(
+        "--monitor",
+        choices=MONITORS,
+        default="val_loss",
+        help="the record that judges the epochs (early stopping, best.npz)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["auto", "min", "max"],
+        default="auto",
+        help="whether smaller or larger --monitor values are better (auto: by its name)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        help="stop after this many epochs without improvement of --monitor (0: never)",
+    )
+    p.add_argument(
+        "--min-delta",
+        type=float,
+        default=0.0,
+        help="the least change of --monitor that counts as an improvement",
+    )
+    p.add_argument(
+        "--restore-best",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="end with the best epoch's weights (best.npz) in weights.npz, not the last",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument(
         "--overwrite",
@@ -95,7 +127,7 @@ def check_numbers(args):
     for name in ("epochs", "batch_size", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
-    for name in ("max_steps", "seed"):
+    for name in ("max_steps", "seed", "patience"):
         if getattr(args, name) < 0:
             raise SystemExit(f"--{flag(name)} must be 0 or more, not {getattr(args, name)}")
     if args.seed >= 2**32:
@@ -104,7 +136,7 @@ def check_numbers(args):
         raise SystemExit(f"--lr must be a positive number, not {args.lr}")
     if args.lr > np.finfo(args.dtype).max:
         raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
-    for name in ("clip_norm", "divergence"):
+    for name in ("clip_norm", "divergence", "min_delta"):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
@@ -402,6 +434,7 @@ def evaluate(split, predict, batch_size, std, generate=None):
 RUN_FILES = (
     "checkpoint.npz",
     "weights.npz",
+    "best.npz",
     "metrics.jsonl",
     "final.json",
     "curves.png",
@@ -944,32 +977,53 @@ def prepare_out(args, data, lead):
     """Create --out (the lead process) with what reading the trained model needs; its paths."""
     if lead:
         make_out(args.out)
-    return {
-        name: os.path.join(args.out, name)
-        for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
-    }
+    names = ("checkpoint.npz", "weights.npz", "best.npz", "metrics.jsonl", "curves.png")
+    return {name: os.path.join(args.out, name) for name in (*names, "final.json")}
 
 
 def resume(args, paths, trainer):
-    """(meta, saved): where the run stands and the step of its checkpoint (None: afresh).
+    """(meta, saved, best): where the run stands, the step of its checkpoint (None: afresh) and
+    the best epoch's weights so far (None: none yet).
 
     A checkpoint holds meta, so --resume continues exactly where the checkpoint was written.
     """
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
     meta["settings"] = run_settings(args)
+    meta["best"] = {"value": None, "epoch": 0, "waited": 0}  # judged by --monitor
     path = paths["checkpoint.npz"]
     if not (args.resume and os.path.exists(path)):
         if args.resume and trainer.lead:
             print(f"no {path} yet: starting afresh")
-        return meta, None
+        return meta, None, None
     groups, meta = load_checkpoint(path, trainer.GROUPS)
+    best = meta.setdefault("best", {"value": None, "epoch": 0, "waited": 0})
+    if best["value"] is not None and "best" not in groups:
+        raise cannot_resume(path, "no best in it")
     if trainer.lead:
         print(f"resumed from {path} at step {meta['step']}")
     try:
         trainer.restore(groups, keeps_optimizer_state(meta, args, trainer.lead))
     except (KeyError, ValueError, RuntimeError) as e:
         raise cannot_resume(path, f"it does not fit this model ({e})") from None
-    return meta, meta["step"]
+    return meta, meta["step"], groups.get("best")
+
+
+def better(value, best, args):
+    """Whether a --monitor value improves on the best so far by more than --min-delta."""
+    if best is None:
+        return True
+    larger = args.mode == "max" or (
+        args.mode == "auto" and args.monitor in ("val_accuracy", "val_exact_match")
+    )
+    return value > best + args.min_delta if larger else value < best - args.min_delta
+
+
+def check_monitor(args, data):
+    """Refuse a --monitor no epoch records when it is used (early stopping, --restore-best)."""
+    used = args.patience or args.restore_best
+    if used and args.monitor.startswith("val_") and not data.size(data.val):
+        why = "the data leaves no validation split"
+        raise SystemExit(f"--monitor {args.monitor}: {why}; monitor train_loss or keep some")
 
 
 class Run:
@@ -977,7 +1031,8 @@ class Run:
 
     def __init__(self, args, data, paths, trainer):
         self.args, self.data, self.paths, self.trainer = args, data, paths, trainer
-        self.meta, self.saved = resume(args, paths, trainer)  # saved: the last checkpoint's step
+        # saved: the last checkpoint's step; best: the best epoch's canonical weights
+        self.meta, self.saved, self.best = resume(args, paths, trainer)
         n = data.size(data.train)
         total = len(epoch_batches(n, args.batch_size, args.seed, 0, trainer.world)) * args.epochs
         show = trainer.lead and not args.no_progress
@@ -987,6 +1042,8 @@ class Run:
         """Write the checkpoint and weights.npz (the lead process), as of this step."""
         if self.trainer.lead:
             groups = self.trainer.arrays()
+            if self.best is not None:
+                groups["best"] = self.best
             save_checkpoint(self.paths["checkpoint.npz"], groups, self.meta)
             save_weights(self.paths["weights.npz"], groups["weights"])
         self.saved = self.meta["step"]
@@ -1000,7 +1057,7 @@ class Run:
         """Train until args.epochs epochs or args.max_steps steps are done; Stop: a bad step."""
         args, meta, world = self.args, self.meta, self.trainer.world
         n = self.data.size(self.data.train)
-        while meta["epoch"] < args.epochs:
+        while meta["epoch"] < args.epochs and not meta.get("stopped"):
             batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
             self.batches(batches)
             if meta["batch"] < len(batches):  # stopped by --max-steps
@@ -1031,18 +1088,52 @@ class Run:
         meta = self.meta
         record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
         record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+        if self.data.size(self.data.val):  # in every process: early stopping must agree
+            val = self.validate(self.data.val)
+            record.update({f"val_{k}": v for k, v in val.items()})
         if self.trainer.lead:
-            if self.data.size(self.data.val):
-                val = self.validate(self.data.val)
-                record.update({f"val_{k}": v for k, v in val.items()})
             log_metrics(self.paths["metrics.jsonl"], record)
             self.progress.write(describe(record, ""))
         meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
+        self.judge(record)
         self.checkpoint()
+
+    def judge(self, record):
+        """Keep the best epoch's weights (best.npz) by --monitor; stop early after --patience
+        epochs without improvement."""
+        args, best = self.args, self.meta["best"]
+        value = record.get(args.monitor)
+        if value is None:  # no validation split, and nothing uses the monitor (check_monitor)
+            return
+        if better(value, best["value"], args):
+            best.update(value=value, epoch=record["epoch"], waited=0)
+            weights = self.trainer.arrays()["weights"]
+            self.best = {k: np.array(w, copy=True) for k, w in weights.items()}
+            if self.trainer.lead:
+                save_weights(self.paths["best.npz"], self.best)
+        else:
+            best["waited"] += 1
+        if args.patience and best["waited"] >= args.patience:
+            self.meta["stopped"] = record["epoch"]
+            if self.trainer.lead:
+                self.progress.write(
+                    f"early stop: {args.monitor} has not improved for {best['waited']} epochs "
+                    f"(best {best['value']:.4g}, epoch {best['epoch']})"
+                )
+
+    def restore_best(self):
+        """Give the model the best epoch's weights, and weights.npz too (--restore-best)."""
+        if self.best is None:
+            return
+        self.trainer.model.load_weights(self.best)
+        if self.trainer.lead:
+            save_weights(self.paths["weights.npz"], self.best)
+            print(f"weights.npz: the weights of epoch {self.meta['best']['epoch']}, the best")
 
 
 def fit(args, data, paths, trainer):
     """Resume or start, train, and leave the final files; returns where the run stands."""
+    check_monitor(args, data)
     run = Run(args, data, paths, trainer)
     trainer.parallel()
     if trainer.lead:
@@ -1053,6 +1144,8 @@ def fit(args, data, paths, trainer):
         run.progress.close()
         raise SystemExit(stop_message(run.meta, run.saved, problem)) from None
     run.progress.close()
+    if args.restore_best:
+        run.restore_best()
     if trainer.lead:
         finish(paths, run.meta, data, run.validate)
     return run.meta
