@@ -95,3 +95,35 @@ def test_a_monitor_the_model_does_not_record_is_refused_at_its_key(tmp_path, tra
         seqspec.compile_spec(spec, "numpy", tmp_path / "out")
     message = str(info.value)
     assert "training.monitor" in message and "val_rmse" in message and "val_bpc" in message
+
+
+@pytest.fixture(scope="module")
+def no_validation_split(tmp_path_factory, train_tools):
+    """A many_to_one case whose data leaves no validation split, compiled for every backend."""
+    root = tmp_path_factory.mktemp("no-val")
+    spec = train_tools["write_case"]("many_to_one", root)
+    text = spec.read_text(encoding="utf-8")
+    assert "validation: 0.2" in text
+    spec.write_text(text.replace("validation: 0.2", "validation: 0.0"), encoding="utf-8")
+    return {b: seqspec.compile_spec(spec, b, root / b)[0].parent for b in
+            ("numpy", "torch", "tensorflow")}
+
+
+def test_a_val_monitor_without_a_validation_split_is_one_line_in_every_backend(
+        no_validation_split, train_tools, tmp_path):
+    lines = {}
+    for backend, folder in no_validation_split.items():
+        pytest.importorskip(backend)
+        out = tmp_path / backend
+        proc = train_tools["run"](folder, "--out", str(out), "--patience", "2")
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+        lines[backend] = proc.stderr.strip().splitlines()[-1]  # after TensorFlow's start-up log
+        assert not (out / "checkpoint.npz").exists()
+        # train_loss needs no split, and without a user of the monitor nothing is refused
+        for args in (["--monitor", "train_loss", "--patience", "2"], []):
+            proc = train_tools["run"](folder, "--out", str(out), "--overwrite", "--epochs", "1",
+                                      *args)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+    assert set(lines.values()) == {"--monitor val_loss: the data leaves no validation split; "
+                                   "monitor train_loss or keep some"}
