@@ -289,7 +289,9 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
                        f"loss {loss} does not fit this model's output; use {natural} or auto")
     return ir.Training(t.optimizer, t.learning_rate, t.epochs, t.batch_size, loss, t.clip_norm,
                        t.tbptt, t.seed, t.checkpoint_every, monitor=t.monitor, mode=t.mode,
-                       patience=t.patience, min_delta=t.min_delta, restore_best=t.restore_best)
+                       patience=t.patience, min_delta=t.min_delta, restore_best=t.restore_best,
+                       schedule=t.schedule, warmup_steps=t.warmup_steps, lr_decay=t.lr_decay,
+                       lr_decay_epochs=t.lr_decay_epochs)
 
 
 def _data(d: spec.Data | None, model: spec.Model, lowering: _Lowering) -> ir.Data | None:

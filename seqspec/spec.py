@@ -397,6 +397,21 @@ class Training(Strict):
         False,
         description="End with the best epoch's weights (best.npz) in weights.npz, not the last.",
     )
+    schedule: Literal["constant", "step", "cosine", "plateau"] = Field(
+        "constant",
+        description="The learning rate over the run: constant; step: times lr_decay every "
+        "lr_decay_epochs epochs; cosine: from learning_rate down to 0 along a half cosine; "
+        "plateau: times lr_decay after lr_decay_epochs epochs without improvement of monitor.",
+    )
+    warmup_steps: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(
+        0, description="Raise the learning rate linearly over the first this many steps."
+    )
+    lr_decay: float = Field(
+        0.1, gt=0, lt=1, description="The factor of the step and plateau schedules."
+    )
+    lr_decay_epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
+        10, description="Epochs between the step schedule's decays; the plateau schedule's patience."
+    )
 
 
 class Split(Strict):

@@ -170,6 +170,10 @@ def plan(model: ir.Model) -> TrainPlan:
         "patience": t.patience or 0,
         "min_delta": t.min_delta,
         "restore_best": t.restore_best,
+        "schedule": t.schedule,
+        "warmup_steps": t.warmup_steps,
+        "lr_decay": t.lr_decay,
+        "lr_decay_epochs": t.lr_decay_epochs,
     }
     return TrainPlan(
         trainable=not reason,

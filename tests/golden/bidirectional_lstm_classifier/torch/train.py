@@ -100,6 +100,30 @@ def build_parser():
         default=False,
         help="end with the best epoch's weights (best.npz) in weights.npz, not the last",
     )
+    p.add_argument(
+        "--schedule",
+        choices=["constant", "step", "cosine", "plateau"],
+        default="constant",
+        help="the learning rate over the run (see --lr-decay, --lr-decay-epochs)",
+    )
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=0,
+        help="raise the learning rate linearly over the first this many steps",
+    )
+    p.add_argument(
+        "--lr-decay",
+        type=float,
+        default=0.1,
+        help="the factor of the step and plateau schedules, in (0, 1)",
+    )
+    p.add_argument(
+        "--lr-decay-epochs",
+        type=int,
+        default=10,
+        help="epochs between step decays; plateau: epochs without improvement before one",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument(
         "--overwrite",
@@ -124,16 +148,18 @@ def flag(name):
 
 def check_numbers(args):
     """Refuse counts, rates and bounds out of their ranges."""
-    for name in ("epochs", "batch_size", "checkpoint_every"):
+    for name in ("epochs", "batch_size", "checkpoint_every", "lr_decay_epochs"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
-    for name in ("max_steps", "seed", "patience"):
+    for name in ("max_steps", "seed", "patience", "warmup_steps"):
         if getattr(args, name) < 0:
             raise SystemExit(f"--{flag(name)} must be 0 or more, not {getattr(args, name)}")
     if args.seed >= 2**32:
         raise SystemExit(f"--seed must be below 2**32, not {args.seed}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise SystemExit(f"--lr must be a positive number, not {args.lr}")
+    if not 0 < args.lr_decay < 1:
+        raise SystemExit(f"--lr-decay must be a number between 0 and 1, not {args.lr_decay}")
     if args.lr > np.finfo(args.dtype).max:
         raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
     for name in ("clip_norm", "divergence", "min_delta"):
@@ -909,6 +935,11 @@ class Trainer:
         net, optimizer, world = self.net, self.optimizer, self.world
         return train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta)
 
+    def set_lr(self, lr):
+        """The learning rate of the next steps (--schedule)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     @torch.no_grad()
     def predict(self, inputs):
         """Outputs (NumPy) of a batch, in evaluation mode: for validation."""
@@ -956,6 +987,7 @@ def resume(args, paths, trainer):
     meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
     meta["settings"] = run_settings(args)
     meta["best"] = {"value": None, "epoch": 0, "waited": 0}  # judged by --monitor
+    meta["lr_scale"] = 1.0  # the plateau schedule's decays so far
     path = paths["checkpoint.npz"]
     if not (args.resume and os.path.exists(path)):
         if args.resume and trainer.lead:
@@ -984,9 +1016,25 @@ def better(value, best, args):
     return value > best + args.min_delta if larger else value < best - args.min_delta
 
 
+def learning_rate(args, meta, total_steps):
+    """The learning rate of step meta["step"] (from 0): --schedule, then --warmup-steps."""
+    step = meta["step"]
+    lr = args.lr * meta.get("lr_scale", 1.0)  # the plateau schedule's decays
+    if args.schedule == "step":
+        lr *= args.lr_decay ** (meta["epoch"] // args.lr_decay_epochs)
+    elif args.schedule == "cosine":  # from --lr after the warmup down to 0 at the last step
+        span = max(total_steps - args.warmup_steps, 1)
+        done = min(max(step - args.warmup_steps, 0), span)
+        lr *= 0.5 * (1.0 + math.cos(math.pi * done / span))
+    if step < args.warmup_steps:
+        lr *= (step + 1) / args.warmup_steps
+    return lr
+
+
 def check_monitor(args, data):
-    """Refuse a --monitor no epoch records when it is used (early stopping, --restore-best)."""
-    used = args.patience or args.restore_best
+    """Refuse a --monitor no epoch records when it is used (early stopping, --restore-best,
+    the plateau schedule)."""
+    used = args.patience or args.restore_best or args.schedule == "plateau"
     if used and args.monitor.startswith("val_") and not data.size(data.val):
         why = "the data leaves no validation split"
         raise SystemExit(f"--monitor {args.monitor}: {why}; monitor train_loss or keep some")
@@ -999,10 +1047,12 @@ class Run:
         self.args, self.data, self.paths, self.trainer = args, data, paths, trainer
         # saved: the last checkpoint's step; best: the best epoch's canonical weights
         self.meta, self.saved, self.best = resume(args, paths, trainer)
+        self.lr = args.lr  # the learning rate of the latest step
         n = data.size(data.train)
         total = len(epoch_batches(n, args.batch_size, args.seed, 0, trainer.world)) * args.epochs
         show = trainer.lead and not args.no_progress
-        self.progress = Progress(min(total, args.max_steps or total), self.meta["step"], show)
+        self.total = min(total, args.max_steps or total)  # steps of the whole run
+        self.progress = Progress(self.total, self.meta["step"], show)
 
     def checkpoint(self):
         """Write the checkpoint and weights.npz (the lead process), as of this step."""
@@ -1039,6 +1089,8 @@ class Run:
         while meta["batch"] < len(batches) and meta["step"] < limit:
             idx = batches[meta["batch"]]
             terms = loss_terms(split, idx)  # over the whole batch, every process's shard
+            self.lr = learning_rate(args, meta, self.total)
+            self.trainer.set_lr(self.lr)
             loss = self.trainer.step(split, idx, terms, meta)
             meta["step"] += 1
             meta["batch"] += 1
@@ -1054,6 +1106,7 @@ class Run:
         meta = self.meta
         record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
         record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+        record["lr"] = self.lr  # of the epoch's last step
         if self.data.size(self.data.val):  # in every process: early stopping must agree
             val = self.validate(self.data.val)
             record.update({f"val_{k}": v for k, v in val.items()})
@@ -1079,6 +1132,8 @@ class Run:
                 save_weights(self.paths["best.npz"], self.best)
         else:
             best["waited"] += 1
+            if args.schedule == "plateau" and best["waited"] % args.lr_decay_epochs == 0:
+                self.meta["lr_scale"] = self.meta.get("lr_scale", 1.0) * args.lr_decay
         if args.patience and best["waited"] >= args.patience:
             self.meta["stopped"] = record["epoch"]
             if self.trainer.lead:
