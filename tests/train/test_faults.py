@@ -136,6 +136,10 @@ BAD_FLAGS = {
     "negative patience": ["--patience", "-1"],
     "nan min delta": ["--min-delta", "nan"],
     "negative min delta": ["--min-delta", "-0.5"],
+    "lr decay above 1": ["--lr-decay", "1.5"],
+    "nan lr decay": ["--lr-decay", "nan"],
+    "negative warmup": ["--warmup-steps", "-1"],
+    "zero decay epochs": ["--lr-decay-epochs", "0"],
 }
 
 

@@ -68,8 +68,10 @@ def test_sigkill_then_resume_matches_uninterrupted(backend, compiled_case, train
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+# early stopping, the best weights and the plateau schedule: all of their state is resumed
 EARLY = ["--epochs", "20", "--checkpoint-every", "3", "--dtype", "float64", "--patience", "2",
-         "--min-delta", "0.05", "--restore-best"]
+         "--min-delta", "0.05", "--restore-best", "--schedule", "plateau", "--lr-decay", "0.5",
+         "--lr-decay-epochs", "1", "--warmup-steps", "4"]
 
 
 def kill_when(folder, out, args, ready):
@@ -111,6 +113,7 @@ def test_sigkill_with_early_stopping_and_best_weights_resumes_exactly(backend, c
     # killed while the patience counter runs: an epoch has passed without improvement
     meta = kill_when(folder, killed, EARLY, lambda meta: meta["best"]["waited"] >= 1)
     assert meta["best"]["epoch"] < meta["epoch"] and not meta.get("stopped")
+    assert meta["lr_scale"] == 0.5  # the plateau schedule has decayed once
 
     resumed = train_tools["run"](folder, "--out", str(killed), "--resume", *EARLY)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
