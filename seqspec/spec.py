@@ -410,7 +410,8 @@ class Training(Strict):
         0.1, gt=0, lt=1, description="The factor of the step and plateau schedules."
     )
     lr_decay_epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
-        10, description="Epochs between the step schedule's decays; the plateau schedule's patience."
+        10,
+        description="Epochs between the step schedule's decays; the plateau schedule's patience.",
     )
 
 

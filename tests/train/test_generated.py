@@ -121,3 +121,35 @@ def test_a_model_its_data_cannot_train_gets_a_script_that_says_why(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert "cannot train from csv data" in proc.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_help_shows_every_default(backend, compiled):
+    """Every option of every example's train.py says its default in --help (argparse's
+    ArgumentDefaultsHelpFormatter shows it for options with a help text)."""
+    for example in IDS:
+        tree = ast.parse(compiled[example, backend].read_text(encoding="utf-8"))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and getattr(n.func, "attr", "") == "add_argument"]
+        assert calls, example
+        for call in calls:
+            keywords = {k.arg for k in call.keywords}
+            assert "help" in keywords, (example, ast.unparse(call))
+        parser = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                      and getattr(n.func, "attr", "") == "ArgumentParser")
+        formatter = {k.arg: ast.unparse(k.value) for k in parser.keywords}["formatter_class"]
+        assert formatter == "argparse.ArgumentDefaultsHelpFormatter", example
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_help_output_names_the_spec_defaults(backend, compiled):
+    folder = compiled["char_lstm", backend].parent
+    proc = subprocess.run([sys.executable, str(folder / "train.py"), "--help"],
+                          capture_output=True, text=True, cwd=folder, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = " ".join(proc.stdout.split())  # argparse wraps lines
+    for option in ("--lr", "--epochs", "--batch-size", "--seed", "--patience", "--schedule",
+                   "--monitor", "--dtype", "--optimizer"):
+        assert option in text
+    assert text.count("(default: ") >= 25, text
+    assert "(default: val_loss)" in text and "(default: constant)" in text

@@ -36,25 +36,43 @@ MONITORS = ["train_loss", "val_loss", "val_accuracy", "val_exact_match"]
 
 def build_parser():
     """The arguments every backend's script shares."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # --help shows every default
+    )
+    p.add_argument("--data", default=DATA, help="data file")
     p.add_argument(
         "--allow-outside-data",
         action="store_true",
         help="read the spec's data.source even though it lies outside the spec's folder",
     )
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
-    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="adam")
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "momentum", "adam"],
+        default="adam",
+        help="sgd, sgd with momentum 0.9, or Adam",
+    )
+    p.add_argument("--lr", type=float, default=0.001, help="learning rate")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training data")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="sequences per step, over all processes",
+    )
     p.add_argument(
         "--clip-norm",
         type=float,
         default=None,
         help="clip gradients to this global norm (0: no clipping)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the initial weights, the batches and dropout",
+    )
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: none)")
     p.add_argument(
         "--checkpoint-every",
@@ -128,7 +146,7 @@ def build_parser():
         default=DIVERGENCE,
         help="stop when a step's mean loss exceeds this many times the first epoch's (0: never)",
     )
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
