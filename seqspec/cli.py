@@ -304,6 +304,8 @@ PLUGIN_COMMANDS = (
         "add_import_parser",
         "import a recurrent model from ONNX, Keras or a PyTorch state_dict",
     ),
+    ("predict", "seqspec.predict", "add_predict_parser", "run trained weights on a data file"),
+    ("evaluate", "seqspec.predict", "add_evaluate_parser", "score trained weights on a data file"),
 )
 CORE_COMMANDS = ("validate", "schema", "inspect", "compile", "backends")
 

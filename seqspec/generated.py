@@ -118,3 +118,57 @@ def config_fields(model: ir.Model) -> list[ConfigField]:
             fields.append(ConfigField("hidden", "tuple[int, ...]", model.ar.hidden, ""))
             fields.append(ConfigField("activation", "str", model.ar.activation, ""))
     return fields
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One keyword input of a generated model's forward pass, as its input check sees it."""
+
+    name: str
+    dims: tuple[str | int, ...]  # "B" (batch) and step counts ("T", "T_dec") are free sizes
+    holds: str  # "floats" | "token ids" | "integers" (lengths)
+    required: bool
+    vocab_size: int = 0  # token ids only: valid ids are 0..vocab_size-1
+    steps_of: str = ""  # lengths only: the sequence input whose steps they count
+
+
+def _sequence_input(name: str, inp: ir.SequenceInput, steps: str) -> InputSpec:
+    if inp.kind == "tokens":
+        return InputSpec(name, ("B", steps), "token ids", True, vocab_size=inp.vocab_size)
+    return InputSpec(name, ("B", steps, inp.step_size), "floats", True)
+
+
+def input_specs(model: ir.Model) -> list[InputSpec]:
+    """The inputs of ``Model.forward`` in every backend, in signature order (without states).
+
+    Lengths are required exactly when the spec declares ``variable_length``: a missing
+    ``lengths`` is an error, never a silent "every step is valid".
+    """
+    if model.ar is not None:
+        return [InputSpec("windows", ("B", model.ar.order), "floats", True)]
+    specs: list[InputSpec] = []
+    enc, dec = model.encoder, model.decoder
+    if model.scheme == "one_to_many":
+        specs.append(InputSpec("features", ("B", model.vector_size), "floats", True))
+    if enc is not None:
+        specs.append(_sequence_input("x", enc.input, "T"))
+        if enc.input.variable_length:
+            name = "x_lengths" if model.scheme == "seq2seq" else "lengths"
+            specs.append(InputSpec(name, ("B",), "integers", True, steps_of="x"))
+    if dec is not None:
+        specs.append(_sequence_input("y_in", dec.input, "T_dec"))
+        if dec.input.variable_length:
+            name = "y_lengths" if model.scheme == "seq2seq" else "lengths"
+            specs.append(InputSpec(name, ("B",), "integers", True, steps_of="y_in"))
+    return specs
+
+
+def state_sizes(model: ir.Model) -> dict[str, int]:
+    """Every recurrent state a caller may give as ``initial_state``: flat key -> size."""
+    out: dict[str, int] = {}
+    for stack in model.stacks:
+        for layer in stack.layers:
+            for direction in layer.directions:
+                for name, size in zip(layer.state_names, layer.state_sizes, strict=True):
+                    out[f"{direction.prefix}.{name}"] = size
+    return out

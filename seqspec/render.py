@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from seqspec import __version__
+from seqspec.generated import input_specs, state_sizes
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -78,5 +79,7 @@ def environment(package: str) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(pyrepr=pyrepr, ident=ident, comment=comment, docstring=docstring)
-    env.globals.update(seqspec_version=__version__)
+    env.globals.update(
+        seqspec_version=__version__, input_specs=input_specs, state_sizes=state_sizes
+    )
     return env

@@ -238,6 +238,12 @@ def render_train(env: jinja2.Environment, model: ir.Model) -> str:
     return env.get_template("train.py.j2").render(model=model, train=plan(model))
 
 
+def render_predict(env: jinja2.Environment, model: ir.Model) -> str:
+    """Render the shared ``predict.py.j2``: the same script for every backend (it uses the
+    generated Model's backend-neutral API and imports train.py's readers and metrics)."""
+    return env.get_template("predict.py.j2").render(model=model, train=plan(model))
+
+
 def data_location(source: str, spec_file: str | os.PathLike[str],
                   out_dir: str | os.PathLike[str]) -> str:
     """Where the compiled ``train.py`` finds ``source``: relative to ``out_dir`` when possible.

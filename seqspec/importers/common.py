@@ -10,7 +10,6 @@ largest difference exceeds the tolerance of the source's precision.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -251,9 +250,10 @@ def write(imp: Imported, out_dir: str | os.PathLike[str], force: bool = False) -
     if out.exists() and not out.is_dir():
         raise SourceError(f"-o {out}: exists and is not a folder")
     spec_path, weights_path = out / f"{imp.name}.yaml", out / "weights.npz"
-    existing = [str(p) for p in (spec_path, weights_path) if p.exists() or p.is_symlink()]
+    existing = [str(p) for p in (spec_path, weights_path) if os.path.lexists(p)]
     if existing and not force:
         raise SourceError(f"{', '.join(existing)} already exist (--force replaces them)")
+    _check_outputs((spec_path, weights_path), force)  # before the (slow) self-check
     text = spec_text(imp)
     weights = {k: np.asarray(v, dtype=np.float64) for k, v in imp.weights.items()}
     imp.weights = weights
@@ -276,26 +276,40 @@ def write(imp: Imported, out_dir: str | os.PathLike[str], force: bool = False) -
     if not worst <= tolerance:
         raise SourceError(f"self-check failed: the imported model differs from the source by "
                           f"{worst:.3g} (more than {tolerance:g} in {imp.dtype}); nothing written")
-    out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **{k: weights[k] for k in sorted(weights)})  # the canonical file's layout
-    _replace(weights_path, buffer.getvalue())
-    _replace(spec_path, text.encode("utf-8"))
+    files = ((weights_path, buffer.getvalue()), (spec_path, text.encode("utf-8")))
+    _check_outputs([path for path, _ in files], force)  # again: both before either is written
+    for path, data in files:
+        _write_output(path, data, force)
     return Report(spec_path, weights_path, worst, tolerance, imp.dtype, tuple(imp.notes))
 
 
-def _replace(target: Path, data: bytes) -> None:
-    """Write ``data`` to a fresh temporary file beside ``target``, then rename it over
-    ``target``: a crash leaves the old file or the new one, and no link is followed."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+def _never_replaced(head: bytes) -> bool:
+    """An imported spec is the user's to edit, and weights.npz carries no mark: an existing
+    file is replaced only with ``--force`` (see :func:`seqspec.outputs.check_output`)."""
+    return False
+
+
+def _check_outputs(paths: Any, force: bool) -> None:
+    """Refuse (one line) unless every path may be written: the shared rules of
+    :mod:`seqspec.outputs` (no symlink followed, no folder or device written over)."""
+    from seqspec.outputs import OutputError, check_output
+
+    for path in paths:
+        try:
+            check_output(path, force, _never_replaced)
+        except OutputError as exc:
+            raise SourceError(str(exc)) from None
+
+
+def _write_output(path: Path, data: bytes, force: bool) -> None:
+    from seqspec.outputs import OutputError, write_output
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        write_output(path, data, force, _never_replaced)
+    except OutputError as exc:
+        raise SourceError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- weight helpers

@@ -8,8 +8,9 @@ and classifies what lies between them (the merge of two directions), before them
 a table: an embedding; ``OneHot``; ``sequence_lens`` from a graph input: variable lengths) and
 after them (pooling, one ``MatMul``/``Gemm`` head with its bias, an optional ``Softmax``).
 A graph without recurrent nodes is read as an AR model if it is a chain of dense layers on
-one window input. Whatever the spec cannot express is refused with the node's name and the
-attribute. The
+one window input. ``seqspec export``'s optional initial states (an ``If`` that gives zeros
+unless the state input is fed, :func:`_optional_state`) are read as the zeros they give.
+Whatever the spec cannot express is refused with the node's name and the attribute. The
 self-check in :mod:`seqspec.importers.common` runs the graph in onnxruntime against the compiled
 spec, so a misread graph can never be written.
 """
@@ -106,6 +107,9 @@ class _Graph:
     """Producers, consumers, constants and ancestry (bit sets) of a topologically sorted graph."""
 
     proto: Any
+    #: The graph's nodes, each optional-initial-state ``If`` replaced by an ``Identity`` of the
+    #: value it gives when the state is not fed (:func:`_optional_state`).
+    node_list: list[Any] = field(default_factory=list)
     consts: dict[str, np.ndarray] = field(default_factory=dict)
     producer: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)  # graph inputs that are not weights
@@ -113,8 +117,8 @@ class _Graph:
     node_inp: list[frozenset[str]] = field(default_factory=list)
 
     @property
-    def nodes(self) -> Any:
-        return self.proto.node
+    def nodes(self) -> list[Any]:
+        return self.node_list
 
     def anc(self, value: str) -> int:
         """Nodes that ``value`` depends on (its producer included), as a bit set."""
@@ -162,6 +166,12 @@ def _index(model: Any) -> _Graph:
             raise SourceError(f"initializer '{tensor.name}' cannot be read") from None
     g.inputs = {i.name: i for i in model.graph.input if i.name not in g.consts}
     for j, node in enumerate(model.graph.node):
+        unfed = _optional_state(g, node) if node.op_type == "If" else None
+        if unfed is not None:  # read as what it gives when the state is left out
+            from onnx import helper
+
+            node = helper.make_node("Identity", [unfed], list(node.output), name=node.name)
+        g.node_list.append(node)
         if node.op_type in CONTROL_FLOW and node.domain in ("", "ai.onnx"):
             what = {"Scan": "a Jordan layer or a loop",  # seqspec exports Jordan layers so
                     "Loop": "an unrolled recurrence, as tf2onnx converts Keras GRU, SimpleRNN "
@@ -192,6 +202,60 @@ def _index(model: Any) -> _Graph:
             if out:
                 g.producer[out] = j
     return g
+
+
+def _optional_state(g: _Graph, node: Any) -> str | None:
+    """The value an ``If`` gives when it is ``seqspec export``'s optional initial state, else None.
+
+    The pattern (docs/import.md): a graph input S whose initializer of the same name (its
+    default, ONNX IR) has no rows; ``cond = Greater(Shape(S, start=0, end=1), 0)``; the
+    then-branch passes S through, the else-branch passes an outer value V through. Left out
+    of the feeds, S holds its empty default, cond is false and the If gives V: the graph is
+    "V unless a state is given", which a spec's model is (V must still be zero, checked where
+    the state reaches a recurrent node). Anything else (a branch that computes, a condition
+    on other values, a required S) is not this pattern.
+    """
+    if node.domain not in ("", "ai.onnx") or len(node.input) != 1 or len(node.output) != 1:
+        return None
+    attrs = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
+    if len(attrs) != 2 or len(node.attribute) != 2:
+        return None
+    fed = g.producer.get(node.input[0])
+    if fed is None or g.nodes[fed].op_type != "Greater" or len(g.nodes[fed].input) != 2:
+        return None
+    rows, zero = g.nodes[fed].input
+    c = g.const(zero)
+    j = g.producer.get(rows)
+    if c is None or c.size != 1 or c.reshape(-1)[0] != 0 or j is None:
+        return None
+    shape = g.nodes[j]
+    if shape.op_type != "Shape" or _attrs(shape) != {"start": 0, "end": 1}:  # the row count
+        return None
+    state = shape.input[0]
+    default = g.const(state)
+    declared = {i.name for i in g.proto.input}
+    if state not in declared or default is None or default.ndim < 1 or default.shape[0] != 0:
+        return None
+    given, unfed = _passed_through(attrs["then_branch"]), _passed_through(attrs["else_branch"])
+    if given != state or unfed is None or unfed == state:
+        return None
+    return unfed
+
+
+def _passed_through(branch: Any) -> str | None:
+    """The outer value a branch graph returns unchanged (through Identity nodes only), or None."""
+    if len(branch.output) != 1 or branch.input or branch.initializer or branch.sparse_initializer:
+        return None
+    produced = {out: n for n in branch.node for out in n.output}
+    if any(n.op_type != "Identity" or n.domain not in ("", "ai.onnx") for n in branch.node):
+        return None
+    value = branch.output[0].name
+    for _ in range(len(branch.node) + 1):
+        n = produced.get(value)
+        if n is None:
+            return value
+        value = n.input[0]
+    return None
 
 
 def _attrs(node: Any) -> dict[str, Any]:

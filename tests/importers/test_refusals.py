@@ -83,6 +83,60 @@ def test_onnx_initial_state_input_is_refused(tmp_path: Path, capsys) -> None:
     _refused([str(source), "-o", str(tmp_path / "out")], capsys, "node 'lstm_0'", "initial_h")
 
 
+def _exported_with(path: Path, change: str) -> tuple[Path, str]:
+    """examples/gru_reset_after.yaml exported to ONNX, its first optional initial state (the
+    ``If`` that gives zeros unless the state is fed) changed as ``change`` says; returns the
+    file and the If node's name."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper, numpy_helper
+
+    import seqspec
+    from seqspec.onnx.builder import to_onnx
+    from seqspec.weights import random_weights
+
+    model = seqspec.lower_file(Path(__file__).resolve().parents[2] / "examples"
+                               / "gru_reset_after.yaml")
+    proto = to_onnx(model, random_weights(model, 0))
+    graph = proto.graph
+    node = next(n for n in graph.node if n.op_type == "If")
+    cond = next(n for n in graph.node if n.output[0] == node.input[0])
+    rows = next(n for n in graph.node if n.output[0] == cond.input[0])
+    state = rows.input[0]
+    if change == "required":  # no default: the state must be fed
+        default = next(t for t in graph.initializer if t.name == state)
+        graph.initializer.remove(default)
+    elif change == "default_has_rows":  # not fed, the If gives the input's (zero) default
+        default = next(t for t in graph.initializer if t.name == state)
+        rows_of = numpy_helper.to_array(default).shape[1]
+        default.CopyFrom(numpy_helper.from_array(np.zeros((2, rows_of), np.float32), state))
+    elif change in ("then_computes", "else_computes"):
+        branch = next(a.g for a in node.attribute if a.name == change.replace("_computes",
+                                                                            "_branch"))
+        branch.node[0].op_type = "Neg"
+    elif change == "condition_on_columns":
+        rows.ClearField("attribute")
+        rows.attribute.extend([helper.make_attribute("start", 1), helper.make_attribute("end", 2)])
+    out = path / f"{change}.onnx"
+    onnx.save(proto, str(out))
+    return out, node.name
+
+
+@pytest.mark.parametrize("change", ["required", "default_has_rows", "then_computes",
+                                    "else_computes", "condition_on_columns"])
+def test_onnx_if_other_than_the_optional_initial_state_is_refused(
+        change: str, tmp_path: Path, capsys) -> None:
+    source, name = _exported_with(tmp_path, change)
+    _refused([str(source), "-o", str(tmp_path / "out")], capsys, f"node '{name}' (If)",
+             "not supported")
+    assert not (tmp_path / "out").exists()
+
+
+def test_onnx_optional_initial_state_is_read_as_zeros(tmp_path: Path, capsys) -> None:
+    source, _ = _exported_with(tmp_path, "unchanged")
+    assert main(["import", str(source), "-o", str(tmp_path / "out")]) == 0
+    assert "self-check" in capsys.readouterr().out
+
+
 def test_onnx_nonlinearity_after_the_head_is_refused(tmp_path: Path, capsys) -> None:
     source = _lstm_graph(tmp_path / "m.onnx", after_head="Tanh")
     _refused([str(source), "-o", str(tmp_path / "out")], capsys, "node 'after_head' (Tanh)")
@@ -255,6 +309,29 @@ def test_existing_files_are_kept_unless_forced(tmp_path: Path, capsys) -> None:
     text = capsys.readouterr().out
     assert "scheme: many_to_one" in text and "--scheme chooses" in text  # defaults are said
     assert (out / "weights.npz").read_bytes() != b"mine"
+
+
+def test_a_symlink_is_never_written_through(tmp_path: Path, capsys) -> None:
+    source = _good_state_dict(tmp_path / "g.pt")
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.npz"
+    victim.write_bytes(b"mine")
+    (out / "weights.npz").symlink_to(victim)
+    _refused([str(source), "-o", str(out)], capsys, "already exist", "--force")
+    assert not (out / "g.yaml").exists()
+    assert main(["import", str(source), "-o", str(out), "--force"]) == 0
+    assert victim.read_bytes() == b"mine"  # the link itself was replaced, not its target
+    assert not (out / "weights.npz").is_symlink()
+    assert (out / "weights.npz").read_bytes()[:2] == b"PK"
+
+
+def test_both_files_are_checked_before_either_is_written(tmp_path: Path, capsys) -> None:
+    source = _good_state_dict(tmp_path / "g.pt")
+    out = tmp_path / "out"
+    (out / "g.yaml").mkdir(parents=True)  # not a file even --force may replace
+    _refused([str(source), "-o", str(out), "--force"], capsys, "g.yaml", "is a folder")
+    assert not (out / "weights.npz").exists()
 
 
 def test_a_failed_self_check_writes_nothing(tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -590,3 +592,108 @@ def test_randomly_damaged_checkpoints_never_crash(backend, finished, tmp_path, t
             assert refused(result).startswith(f"cannot resume from {tmp_path / name}")
             refusals += 1
     assert refusals >= 50  # nearly every change to the bytes of the arrays is caught
+
+
+# --------------------------------------------------------------------------- 7. Ctrl-C
+@pytest.mark.parametrize("backend", RUNS)
+def test_ctrl_c_is_one_line_exit_130_and_keeps_the_last_checkpoint(backend, compiled_case,
+                                                                   train_tools, tmp_path):
+    """SIGINT (what Ctrl-C sends) in the middle of training: one line naming the step and the
+    kept checkpoint, status 130, no temporary left, and a checkpoint that --resume takes."""
+    importorskip(backend)
+    folder = compiled_case("many_to_one", backend)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, str(folder / "train.py"), "--no-progress", "--out", str(out),
+         "--epochs", "100000", "--checkpoint-every", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder,
+        env={**os.environ, **train_tools["env"]},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.npz").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no checkpoint in 120 s"
+            time.sleep(0.05)
+        time.sleep(0.3)  # some steps further: in the middle of training, not at a checkpoint
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
+    found = re.fullmatch(r"interrupted at step (\d+); the last checkpoint \(step (\d+)\) is kept "
+                         r"in (.+); --resume continues", line)
+    assert found, line
+    step, saved = int(found[1]), int(found[2])
+    assert found[3] == str(out)
+    assert step >= saved >= 3
+    assert checkpoint_step(out) == saved  # the checkpoint the line names, whole
+    assert not [p for p in out.iterdir() if p.name.startswith(".partial-")]
+    finite_on_disk(out)
+    resumed = train_tools["run"](folder, "--out", str(out), "--resume", "--max-steps",
+                                 str(saved + 1))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from {out / 'checkpoint.npz'} at step {saved}" in resumed.stdout
+
+
+INTERRUPTS = """\
+import contextlib, io, json, os, signal, sys
+folder, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, folder)
+import train
+results = {}
+
+
+def interrupt(*args):
+    raise KeyboardInterrupt  # what Ctrl-C raises, here while the data is read
+
+
+def interrupt_while_saving(path, weights, save=train.save_weights):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between checkpoint.npz and weights.npz
+    save(path, weights)
+
+
+for case, name, patch, argv in (
+    ("reading", "load_data", interrupt, ["--out", out + "-reading"]),
+    ("saving", "save_weights", interrupt_while_saving, ["--out", out, "--checkpoint-every", "2"]),
+):
+    original = getattr(train, name)
+    setattr(train, name, patch)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            train.main(["--no-progress", *argv])
+        results[case] = ["ok", err.getvalue()]
+    except SystemExit as e:
+        results[case] = [e.code, err.getvalue()]
+    setattr(train, name, original)
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("backend", RUNS)
+def test_ctrl_c_while_reading_or_saving(backend, compiled_case, train_tools, tmp_path):
+    """Ctrl-C while the data is read: one line, nothing written. Ctrl-C between checkpoint.npz
+    and weights.npz: held until both are written, so the two agree and the line names them."""
+    importorskip(backend)
+    folder = compiled_case("many_to_one", backend)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPTS, str(folder), str(out)], capture_output=True,
+        text=True, timeout=300, cwd=folder, env={**os.environ, **train_tools["env"]},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert results["reading"] == [130, f"interrupted; what {out}-reading holds is kept\n"]
+    assert not Path(f"{out}-reading").exists()
+    code, stderr = results["saving"]
+    assert code == 130 and "Traceback" not in stderr, results["saving"]
+    assert stderr.strip().splitlines()[-1] == (
+        f"interrupted at step 2; the last checkpoint (step 2) is kept in {out}; --resume continues"
+    )
+    assert checkpoint_step(out) == 2
+    with np.load(out / "checkpoint.npz") as kept, np.load(out / "weights.npz") as weights:
+        for name in weights.files:  # weights.npz is the checkpoint's, written whole
+            np.testing.assert_array_equal(weights[name], kept[f"weights/{name}"])
+    assert not [p for p in out.iterdir() if p.name.startswith(".partial-")]

@@ -18,7 +18,10 @@ IDS = [p.stem for p in EXAMPLES]
 GOLDEN = ROOT / "tests" / "golden"
 BACKENDS = ["numpy", "torch", "tensorflow"]
 FRAMEWORK_IMPORTS = {"numpy": set(), "torch": {"torch"}, "tensorflow": {"tensorflow", "keras"}}
-STDLIB = {"argparse", "collections", "csv", "dataclasses", "json", "math", "os", "re", "sys"}
+STDLIB = {
+    "argparse", "collections", "contextlib", "csv", "dataclasses", "json", "math", "os", "re",
+    "signal", "sys",
+}
 OPTIONAL = {"tqdm", "matplotlib"}  # imported inside functions, with a fallback
 MAX_COMPLEXITY = 12  # ruff C901: every generated function stays small enough to read
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,11 @@ def lm(numpy_model, example="char_lstm"):
 
 def next_logits(model, prefix, generated):
     """Logits of the next token after prefix + generated, from one teacher-forced forward."""
-    return model.forward(np.concatenate([prefix, generated], axis=1))[0][:, -1]
+    sequence = np.concatenate([prefix, generated], axis=1)
+    full = {}
+    if "lengths" in sys.modules[type(model).__module__].INPUTS:  # variable_length: required
+        full["lengths"] = np.full(len(sequence), sequence.shape[1])
+    return model.forward(sequence, **full)[0][:, -1]
 
 
 def test_argmax_is_greedy_and_deterministic(numpy_model):

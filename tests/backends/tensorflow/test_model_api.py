@@ -93,13 +93,17 @@ def test_calls_run_compiled(tf_module, case) -> None:
 
 
 def test_initial_state_carries_over(tf_model, case) -> None:
-    """Two halves with the state carried equal one run (a unidirectional LM, no lengths)."""
+    """Two halves with the state carried equal one run (a unidirectional LM, full lengths)."""
     _, _, inputs, _ = case("char_lstm")
     model = tf_model("char_lstm")
     x = inputs["x"]
-    whole, whole_states = model.forward(x=x)
-    first, states = model.forward(x=x[:, :3])
-    second, last = model.forward(x=x[:, 3:], initial_state=states)
+
+    def full(part):  # char_lstm declares variable_length: lengths are required
+        return np.full(len(part), part.shape[1])
+
+    whole, whole_states = model.forward(x=x, lengths=full(x))
+    first, states = model.forward(x=x[:, :3], lengths=full(x[:, :3]))
+    second, last = model.forward(x=x[:, 3:], lengths=full(x[:, 3:]), initial_state=states)
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-13, rtol=0)
     for key, value in whole_states.items():
         np.testing.assert_allclose(last[key], value, atol=1e-13, rtol=0, err_msg=key)

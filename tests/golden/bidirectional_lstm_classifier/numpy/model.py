@@ -228,6 +228,126 @@ def save_npz(path, weights):
     os.replace(tmp, path)
 
 
+# --------------------------------------------------------------------------- input checks
+# One check for every backend, generated from one seqspec template: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, raised before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
+INPUTS = {
+    "x": (("B", "T", 8), "floats"),
+    "lengths": (("B",), "integers"),
+}
+
+#: Inputs forward cannot run without (lengths too: the spec declares variable_length).
+REQUIRED = ["x", "lengths"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
+VOCABULARY = {}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
+STEPS_OF = {"lengths": "x"}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
+STATE_SIZES = {
+    "encoder.layers.0.forward.h": 32,
+    "encoder.layers.0.forward.c": 32,
+    "encoder.layers.0.backward.h": 32,
+    "encoder.layers.0.backward.c": 32,
+    "encoder.layers.1.forward.h": 32,
+    "encoder.layers.1.forward.c": 32,
+    "encoder.layers.1.backward.h": 32,
+    "encoder.layers.1.backward.c": 32,
+}
+
+#: How a message names each kind of array element a backend reports.
+KINDS = {"float": "floats", "int": "integers", "bool": "booleans", "other": "non-numbers"}
+
+
+def check_inputs(inputs, describe):
+    """Raise one ValueError naming the first thing wrong with forward's inputs, if any.
+
+    inputs: forward's keyword arguments ({name: array or None}, "initial_state" a dict or
+    None); describe(name, value) -> (shape tuple, kind "float" | "int" | "bool" | "other",
+    lowest, highest), the last two only for integers (else None). Checked: every input known
+    and required one given, its shape, kind and batch size, token ids in 0..C-1, lengths in
+    1..T, and each initial state's key and shape.
+    """
+    unknown = [name for name in inputs if name not in INPUTS and name != "initial_state"]
+    if unknown:
+        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(INPUTS)}")
+    for name in REQUIRED:
+        if inputs.get(name) is None:
+            reason = "the spec declares variable_length" if name in STEPS_OF else "forward reads it"
+            raise ValueError(f"{name} is required ({reason})")
+    sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
+    for name, (dims, holds) in INPUTS.items():
+        if inputs.get(name) is None:
+            continue
+        shape, kind, lowest, highest = found[name] = describe(name, inputs[name])
+        wanted = f"{shape_text(dims)} {holds}"
+        if len(shape) != len(dims):
+            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+        if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
+            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+        if kind != "int" and (holds != "floats" or kind != "float"):
+            raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
+        for size, dim in zip(shape, dims, strict=True):
+            if isinstance(dim, str):
+                first, owner = sizes.setdefault(dim, (size, name))
+                if size != first:
+                    raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
+                if dim != "B" and size < 1:
+                    raise ValueError(f"{name} must have at least one step")
+        if holds == "token ids" and lowest is not None:
+            vocab = VOCABULARY[name]
+            if lowest < 0 or highest >= vocab:
+                bad = lowest if lowest < 0 else highest
+                raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
+        if name in STEPS_OF and lowest is not None:
+            steps = found[STEPS_OF[name]][0][1]
+            if lowest < 1 or highest > steps:
+                bad = lowest if lowest < 1 else highest
+                raise ValueError(
+                    f"{name} must be in 1..{steps} (the steps of {STEPS_OF[name]}), got {bad}"
+                )
+    check_states(inputs.get("initial_state"), sizes.get("B", (None,))[0], describe)
+
+
+def shape_text(dims):
+    """(B, T, 8) as a message writes it; a 1-tuple keeps its comma, (B,)."""
+    return f"({', '.join(str(d) for d in dims)}{',' if len(dims) == 1 else ''})"
+
+
+def check_states(states, batch, describe):
+    """initial_state: None or {key: (B, size) floats}, each key one of STATE_SIZES."""
+    if states is None:
+        return
+    if not isinstance(states, dict):
+        raise ValueError("initial_state must be a dict {state key: (B, size) array} or None")
+    for key, value in states.items():
+        if key not in STATE_SIZES:
+            known = ", ".join(STATE_SIZES) or "none: this model has no recurrent state"
+            raise ValueError(f"initial_state has no state {key!r}; the states are {known}")
+        shape, kind, _, _ = describe(f"initial_state[{key!r}]", value)
+        wanted = (batch, STATE_SIZES[key])
+        if tuple(shape) != wanted or kind not in ("float", "int"):
+            got = f"shape {tuple(shape)}" if tuple(shape) != wanted else KINDS[kind]
+            raise ValueError(f"initial_state[{key!r}] must be {wanted} floats, got {got}")
+
+
+def describe_array(name, value):
+    """(shape, kind, lowest, highest) of anything np.asarray reads: lists, NumPy arrays."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(array.dtype.kind, "other")
+    if kind == "int" and array.size:
+        return array.shape, kind, int(array.min()), int(array.max())
+    return array.shape, kind, None, None
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -423,7 +543,7 @@ def run_direction(cell, x, state, valid, reverse):
                 np.copyto(tape[name][t + 1], tape[name][t], where=~valid[t])
     out = tape[cell.states[0]][1:]  # (T, S, B): the state after every step (Jordan: y_t)
     if valid is not None:
-        out = out * valid  # padded steps output exactly 0
+        out = np.where(valid, out, 0.0)  # padded steps output exactly 0
     final = tuple(tape[name][-1] for name in cell.states)
     return (out[::-1] if reverse else out), final, tape
 
@@ -458,7 +578,9 @@ def run_direction_backward(cell, tape, d_out, d_final, reverse, truncate=None):
         if truncate is not None:
             step_grads = [g.sum(axis=0) for g in step_grads]
         if valid is not None:  # a padded step passed the state on unchanged: so does its gradient
-            step_grads = [g * valid[t] for g in step_grads]
+            # Selects, never products with the mask: 0 * inf or 0 * NaN computed at a padded
+            # step would otherwise reach the weights' gradients.
+            step_grads = [np.where(valid[t], g, 0.0) for g in step_grads]
             prev = tuple(np.where(valid[t], p, c) for p, c in zip(prev, carry, strict=True))
         if grads is None:
             grads = [np.empty((len(g), T, B), dtype=g.dtype) for g in step_grads]
@@ -587,6 +709,9 @@ class Stack:
         B, T = x.shape[:2]
         self.valid = None if lengths is None else valid_steps(lengths, T, self.padding)
         h = columns(x)  # (T, I, B)
+        if self.valid is not None and h.ndim == 3:
+            # Padded inputs become 0, so whatever they held (NaN, inf) never meets a weight.
+            h = np.where(self.valid, h, 0.0)
         self.finals, self.masks, finals = [], [], {}
         for k, layer in enumerate(self.layers):
             states = [
@@ -664,13 +789,13 @@ class Head:
         if self.b is not None:
             y += self.b
         if valid is not None:
-            y *= valid
+            y = np.where(valid, y, 0.0)  # a select, not a product: nothing at padding leaks
         return y
 
     def backward(self, dy):
         """dL/dy -> ({"head.W": ..., "head.b": ...}, dL/dz)."""
         if self.valid is not None:
-            dy = dy * self.valid  # padded outputs are constants
+            dy = np.where(self.valid, dy, 0.0)  # padded outputs are constants
         axes = [0, 2] if dy.ndim == 3 else [1]  # sum over steps and columns
         grads = {"head.W": np.tensordot(dy, self.z, axes=(axes, axes))}
         if self.b is not None:
@@ -744,6 +869,56 @@ class Model:
         """Save the canonical weights to an .npz file."""
         save_npz(path, self.weights)
 
+    def check_inputs(self, **inputs):
+        """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
+        check_inputs(inputs, describe_array)
+
+    # ----------------------------------------------------------------------- prediction
+
+    def predict(self, x, lengths=None, batch_size=None):
+        """Logits (B, 10) for any number of samples, as a NumPy array.
+
+        Takes forward's inputs (x, lengths), checks them once, whole, and runs
+        them batch_size samples at a time (None: all at once), always in inference mode
+        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
+        steps are 0.
+        """
+        inputs = {"x": x, "lengths": lengths}
+        self.check_inputs(**inputs)
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+        given = {
+            name: value if hasattr(value, "shape") else np.asarray(value)
+            for name, value in inputs.items()
+            if value is not None
+        }
+        rows = len(given["x"])
+        step = rows if batch_size is None else int(batch_size)
+        batches = [
+            self._infer({name: value[start : start + step] for name, value in given.items()})
+            for start in range(0, rows, max(step, 1))
+        ]
+        return np.concatenate(batches) if batches else self._infer(given)
+
+    def predict_proba(self, x, lengths=None, batch_size=None):
+        """Class probabilities (B, 10): the softmax of predict's logits, in float64."""
+        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
+        logits = np.asarray(logits, dtype=np.float64)
+        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=-1, keepdims=True)
+
+    def predict_classes(self, x, lengths=None, batch_size=None):
+        """The most likely class of each output, (B,) ints: the argmax of predict's logits."""
+        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
+        return logits.argmax(axis=-1)
+
+    def _infer(self, inputs):
+        """One batch of predict: forward in inference mode, the outputs alone."""
+        return self.forward(**inputs, training=False)[0]
+
     def _columns(self, states):
         """Caller's states {key: (B, S)} -> {key: (S, B)} in the model's dtype."""
         return {k: columns(np.asarray(v, dtype=self.dtype)) for k, v in (states or {}).items()}
@@ -773,6 +948,7 @@ class Model:
         initial_state: {key: (B, S)}, keys "<stack>.layers.<k>.<forward|backward>.<state>" as
         in the returned states; a missing key starts at 0.
         """
+        self.check_inputs(x=x, lengths=lengths, initial_state=initial_state)
         x = np.asarray(x, dtype=self.dtype)
         z, states, valid = self.encoder.forward(
             x, lengths, self._columns(initial_state), training, None

@@ -17,9 +17,12 @@ so N processes follow the same curve as one. Rank 0 alone writes checkpoints and
 
 import argparse
 import collections
+import contextlib
 import json
 import math
 import os
+import signal
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -796,6 +799,41 @@ def stop_message(meta, saved, problem):
     return f"step {meta['step'] + 1}: {problem}; stopping ({kept}). {advice}"
 
 
+@contextlib.contextmanager
+def held_interrupt():
+    """Hold Ctrl-C while a checkpoint and its weights.npz are written (and `saved` notes its
+    step), so that the two files always agree; the interrupt takes effect right after."""
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    except ValueError:  # not the main thread, where signals cannot be handled
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def interrupted(out, meta=None, saved=None):
+    """Ctrl-C: one line on stderr and exit status 130 (the shell's code for SIGINT), not a
+    traceback. Every file is written whole or not at all (write_atomic), so what is kept is
+    the last checkpoint. Returns the SystemExit to raise."""
+    if meta is None:  # before the first step, or after the last
+        print(f"interrupted; what {out} holds is kept", file=sys.stderr)
+    elif saved is None:
+        print(f"interrupted at step {meta['step']}; no checkpoint written yet", file=sys.stderr)
+    else:
+        print(
+            f"interrupted at step {meta['step']}; the last checkpoint (step {saved}) is kept "
+            f"in {out}; --resume continues",
+            file=sys.stderr,
+        )
+    return SystemExit(130)
+
+
 def cannot_resume(path, why):
     """The one line for a checkpoint that cannot be resumed from (as a SystemExit to raise)."""
     why = " ".join(str(why).split())[:300]  # frameworks' messages can span lines
@@ -1084,14 +1122,16 @@ class Run:
         self.progress = Progress(self.total, self.meta["step"], show)
 
     def checkpoint(self):
-        """Write the checkpoint and weights.npz (the lead process), as of this step."""
-        if self.trainer.lead:
-            groups = self.trainer.arrays()
-            if self.best is not None:
-                groups["best"] = self.best
-            save_checkpoint(self.paths["checkpoint.npz"], groups, self.meta)
-            save_weights(self.paths["weights.npz"], groups["weights"])
-        self.saved = self.meta["step"]
+        """Write the checkpoint and weights.npz (the lead process), as of this step; Ctrl-C
+        waits until both are written and `saved` names the step they hold."""
+        with held_interrupt():
+            if self.trainer.lead:
+                groups = self.trainer.arrays()
+                if self.best is not None:
+                    groups["best"] = self.best
+                save_checkpoint(self.paths["checkpoint.npz"], groups, self.meta)
+                save_weights(self.paths["weights.npz"], groups["weights"])
+            self.saved = self.meta["step"]
 
     def validate(self, split):
         """The metrics of the current weights on a split."""
@@ -1193,6 +1233,9 @@ def fit(args, data, paths, trainer):
     except Stop as problem:  # nothing of the bad step was written
         run.progress.close()
         raise SystemExit(stop_message(run.meta, run.saved, problem)) from None
+    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint is whole (written atomically)
+        run.progress.close()
+        raise interrupted(args.out, run.meta, run.saved) from None
     run.progress.close()
     if args.restore_best:
         run.restore_best()
@@ -1240,7 +1283,12 @@ def main(argv=None):
     args = parse_args(argv)
     if args.sample:
         return sample(args)
-    return train(args)
+    try:
+        return train(args)
+    except ValueError as error:  # Model.check_inputs: the data does not fit the model
+        raise SystemExit(f"{args.data}: error: {error}") from None
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (reading data, finishing)
+        raise interrupted(args.out) from None
 
 
 if __name__ == "__main__":

@@ -151,6 +151,137 @@ def save_npz(path, weights):
     os.replace(tmp, path)
 
 
+# --------------------------------------------------------------------------- input checks
+# One check for every backend, generated from one seqspec template: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, raised before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
+INPUTS = {
+    "x": (("B", "T"), "token ids"),
+}
+
+#: Inputs forward cannot run without.
+REQUIRED = ["x"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
+VOCABULARY = {"x": 50}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
+STEPS_OF = {}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
+STATE_SIZES = {
+    "encoder.layers.0.forward.h": 16,
+    "encoder.layers.1.forward.h": 12,
+    "encoder.layers.2.forward.h": 10,
+}
+
+#: How a message names each kind of array element a backend reports.
+KINDS = {"float": "floats", "int": "integers", "bool": "booleans", "other": "non-numbers"}
+
+
+def check_inputs(inputs, describe):
+    """Raise one ValueError naming the first thing wrong with forward's inputs, if any.
+
+    inputs: forward's keyword arguments ({name: array or None}, "initial_state" a dict or
+    None); describe(name, value) -> (shape tuple, kind "float" | "int" | "bool" | "other",
+    lowest, highest), the last two only for integers (else None). Checked: every input known
+    and required one given, its shape, kind and batch size, token ids in 0..C-1, lengths in
+    1..T, and each initial state's key and shape.
+    """
+    unknown = [name for name in inputs if name not in INPUTS and name != "initial_state"]
+    if unknown:
+        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(INPUTS)}")
+    for name in REQUIRED:
+        if inputs.get(name) is None:
+            reason = "the spec declares variable_length" if name in STEPS_OF else "forward reads it"
+            raise ValueError(f"{name} is required ({reason})")
+    sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
+    for name, (dims, holds) in INPUTS.items():
+        if inputs.get(name) is None:
+            continue
+        shape, kind, lowest, highest = found[name] = describe(name, inputs[name])
+        wanted = f"{shape_text(dims)} {holds}"
+        if len(shape) != len(dims):
+            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+        if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
+            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+        if kind != "int" and (holds != "floats" or kind != "float"):
+            raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
+        for size, dim in zip(shape, dims, strict=True):
+            if isinstance(dim, str):
+                first, owner = sizes.setdefault(dim, (size, name))
+                if size != first:
+                    raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
+                if dim != "B" and size < 1:
+                    raise ValueError(f"{name} must have at least one step")
+        if holds == "token ids" and lowest is not None:
+            vocab = VOCABULARY[name]
+            if lowest < 0 or highest >= vocab:
+                bad = lowest if lowest < 0 else highest
+                raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
+        if name in STEPS_OF and lowest is not None:
+            steps = found[STEPS_OF[name]][0][1]
+            if lowest < 1 or highest > steps:
+                bad = lowest if lowest < 1 else highest
+                raise ValueError(
+                    f"{name} must be in 1..{steps} (the steps of {STEPS_OF[name]}), got {bad}"
+                )
+    check_states(inputs.get("initial_state"), sizes.get("B", (None,))[0], describe)
+
+
+def shape_text(dims):
+    """(B, T, 8) as a message writes it; a 1-tuple keeps its comma, (B,)."""
+    return f"({', '.join(str(d) for d in dims)}{',' if len(dims) == 1 else ''})"
+
+
+def check_states(states, batch, describe):
+    """initial_state: None or {key: (B, size) floats}, each key one of STATE_SIZES."""
+    if states is None:
+        return
+    if not isinstance(states, dict):
+        raise ValueError("initial_state must be a dict {state key: (B, size) array} or None")
+    for key, value in states.items():
+        if key not in STATE_SIZES:
+            known = ", ".join(STATE_SIZES) or "none: this model has no recurrent state"
+            raise ValueError(f"initial_state has no state {key!r}; the states are {known}")
+        shape, kind, _, _ = describe(f"initial_state[{key!r}]", value)
+        wanted = (batch, STATE_SIZES[key])
+        if tuple(shape) != wanted or kind not in ("float", "int"):
+            got = f"shape {tuple(shape)}" if tuple(shape) != wanted else KINDS[kind]
+            raise ValueError(f"initial_state[{key!r}] must be {wanted} floats, got {got}")
+
+
+def describe_array(name, value):
+    """(shape, kind, lowest, highest) of anything np.asarray reads: lists, NumPy arrays."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(array.dtype.kind, "other")
+    if kind == "int" and array.size:
+        return array.shape, kind, int(array.min()), int(array.max())
+    return array.shape, kind, None, None
+
+
+def describe_tensor(name, value):
+    """(shape, kind, lowest, highest) of a tensor, for check_inputs; other values via NumPy."""
+    if not isinstance(value, torch.Tensor):
+        return describe_array(name, value)
+    if value.dtype == torch.bool:
+        kind = "bool"
+    elif value.is_floating_point():
+        kind = "float"
+    elif value.is_complex():
+        kind = "other"
+    else:
+        kind = "int"
+    if kind == "int" and value.numel():
+        return tuple(value.shape), kind, int(value.min()), int(value.max())
+    return tuple(value.shape), kind, None, None
+
+
 # --------------------------------------------------------------------------- torch's layout
 # native parameter (a key of state_dict()) -> the canonical parameters stacked along its dim 0.
 # A name with a leading "+" is torch's redundant second bias: the fused layers add
@@ -398,9 +529,11 @@ def before(states, first, reverse):
 
 
 def masked(mask, dtype, *tensors):
-    """Zero the padded steps of (T, B, S) tensors; (1 - mask), for carrying gradients."""
-    m = mask.to(dtype)
-    return (*(t * m for t in tensors), 1 - m)
+    """Zero the padded steps of (T, B, S) tensors; (1 - mask), for carrying gradients.
+
+    A select, not a product with the mask: a NaN or inf computed at a padded step stays there.
+    """
+    return (*(t.masked_fill(~mask, 0) for t in tensors), 1 - mask.to(dtype))
 
 
 class SigmoidRNN(CellScan):
@@ -448,7 +581,7 @@ class SigmoidRNNScan(torch.autograd.Function):
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(w_hh, mask, h0, hs)
             ctx.reverse = reverse
-        return hs if mask is None else hs * mask, h
+        return hs if mask is None else hs.masked_fill(~mask, 0), h
 
     @staticmethod
     def backward(ctx, d_out, d_h):
@@ -592,6 +725,72 @@ class Model(nn.Module):
         """Save the canonical weights to an .npz file."""
         save_npz(path, self.canonical_weights())
 
+    @torch.jit.unused
+    def check_inputs(self, **inputs):
+        """Raise a one-line ValueError unless forward can read these inputs (see INPUTS).
+
+        forward runs it eagerly only: TorchScript never compiles it, and under torch.jit.trace
+        or torch.export the values it reads (lengths, token ids) would be baked into the graph.
+        """
+        if torch.jit.is_tracing() or torch.compiler.is_exporting():
+            return
+        check_inputs(inputs, describe_tensor)
+
+    # ----------------------------------------------------------------------- prediction
+
+    def predict(self, x, batch_size=None):
+        """Logits (B, T, 7) for any number of samples, as a NumPy array.
+
+        Takes forward's inputs (x), checks them once, whole, and runs
+        them batch_size samples at a time (None: all at once), always in inference mode
+        (no dropout), whatever mode the model is in, which it keeps.
+        """
+        inputs = {"x": x}
+        self.check_inputs(**inputs)
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+        given = {
+            name: value if hasattr(value, "shape") else np.asarray(value)
+            for name, value in inputs.items()
+            if value is not None
+        }
+        rows = len(given["x"])
+        step = rows if batch_size is None else int(batch_size)
+        batches = [
+            self._infer({name: value[start : start + step] for name, value in given.items()})
+            for start in range(0, rows, max(step, 1))
+        ]
+        return np.concatenate(batches) if batches else self._infer(given)
+
+    def predict_proba(self, x, batch_size=None):
+        """Class probabilities (B, T, 7): the softmax of predict's logits, in float64."""
+        logits = self.predict(x=x, batch_size=batch_size)
+        logits = np.asarray(logits, dtype=np.float64)
+        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=-1, keepdims=True)
+
+    def predict_classes(self, x, batch_size=None):
+        """The most likely class of each output, (B, T) ints: the argmax of predict's logits."""
+        logits = self.predict(x=x, batch_size=batch_size)
+        return logits.argmax(axis=-1)
+
+    def _infer(self, inputs):
+        """One batch of predict: eval mode (no dropout) and inference_mode, then the module's
+        own mode back; the outputs as a NumPy array (float32 for half-precision outputs)."""
+        training = self.training
+        self.train(False)
+        try:
+            with torch.inference_mode():
+                outputs = self(**inputs)[0]
+        finally:
+            self.train(training)
+        if outputs.dtype not in (torch.float32, torch.float64):
+            outputs = outputs.float()
+        return outputs.cpu().numpy()
+
     # ----------------------------------------------------------------------- inputs
 
     def as_floats(self, x):
@@ -661,6 +860,8 @@ class Model(nn.Module):
         x: (B, T) token ids.
         initial_state: {key: (B, S)} or None; final states: {key: (B, S)}.
         """
+        if not torch.jit.is_scripting():  # TorchScript compiles no check: see check_inputs
+            self.check_inputs(x=x, initial_state=initial_state)
         x = self.as_tokens(x)
         with self.mixed_precision():
             z, states = self.run_encoder(x, initial_state)  # (B, T, 10)
