@@ -193,6 +193,15 @@ class Training:
     tbptt: int | None
     seed: int
     checkpoint_every: int
+    monitor: str = "val_loss"
+    mode: str = "auto"  # auto | min | max
+    patience: int | None = None  # None: no early stopping
+    min_delta: float = 0.0
+    restore_best: bool = False
+    schedule: str = "constant"  # constant | step | cosine | plateau
+    warmup_steps: int = 0
+    lr_decay: float = 0.1
+    lr_decay_epochs: int = 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,7 +288,10 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
         lowering.error(("training", "loss"),
                        f"loss {loss} does not fit this model's output; use {natural} or auto")
     return ir.Training(t.optimizer, t.learning_rate, t.epochs, t.batch_size, loss, t.clip_norm,
-                       t.tbptt, t.seed, t.checkpoint_every)
+                       t.tbptt, t.seed, t.checkpoint_every, monitor=t.monitor, mode=t.mode,
+                       patience=t.patience, min_delta=t.min_delta, restore_best=t.restore_best,
+                       schedule=t.schedule, warmup_steps=t.warmup_steps, lr_decay=t.lr_decay,
+                       lr_decay_epochs=t.lr_decay_epochs)
 
 
 def _data(d: spec.Data | None, model: spec.Model, lowering: _Lowering) -> ir.Data | None:
@@ -409,9 +412,21 @@ def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "")
     if count > spec.MAX_PARAMETERS:
         lw.error(mp, f"the model has {count:,} parameters, over the limit of "
                  f"{spec.MAX_PARAMETERS:,}; refusing before anything is allocated")
+    if not lw.problems:
+        _check_monitor(model, lw)
     if lw.problems:
         raise SpecError(lw.problems)
     return model
+
+
+def _check_monitor(model: ir.Model, lowering: _Lowering) -> None:
+    """training.monitor must name a record the generated train.py writes for this model."""
+    from seqspec.training import monitors  # what train.py records for this model
+
+    allowed = monitors(model)
+    if allowed is not None and model.training.monitor not in allowed:
+        lowering.error(("training", "monitor"), f"{model.training.monitor} is not recorded for "
+                       f"this model; use one of {', '.join(allowed)}")
 
 
 def parameter_count_by_layer(model: ir.Model) -> list[tuple[str, int]]:

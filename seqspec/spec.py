@@ -375,6 +375,44 @@ class Training(Strict):
     checkpoint_every: Annotated[int, Field(gt=0)] = Field(
         500, description="Write a checkpoint every this many optimizer steps."
     )
+    monitor: Annotated[str, StringConstraints(pattern=r"^(train|val)_[a-z_]+$")] = Field(
+        "val_loss",
+        description="The metric that judges the epochs, for early stopping and the best weights: "
+        "train_loss, val_loss or val_<a metric of the model> (val_accuracy, val_bpc...).",
+    )
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="Whether smaller or larger monitor values are better; auto: larger for "
+        "accuracy and exact_match, smaller for the rest.",
+    )
+    patience: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+        None,
+        description="Early stopping: stop after this many epochs without improvement of the "
+        "monitor (none: train every epoch).",
+    )
+    min_delta: float = Field(
+        0.0, ge=0, description="The least change of the monitor that counts as an improvement."
+    )
+    restore_best: bool = Field(
+        False,
+        description="End with the best epoch's weights (best.npz) in weights.npz, not the last.",
+    )
+    schedule: Literal["constant", "step", "cosine", "plateau"] = Field(
+        "constant",
+        description="The learning rate over the run: constant; step: times lr_decay every "
+        "lr_decay_epochs epochs; cosine: from learning_rate down to 0 along a half cosine; "
+        "plateau: times lr_decay after lr_decay_epochs epochs without improvement of monitor.",
+    )
+    warmup_steps: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(
+        0, description="Raise the learning rate linearly over the first this many steps."
+    )
+    lr_decay: float = Field(
+        0.1, gt=0, lt=1, description="The factor of the step and plateau schedules."
+    )
+    lr_decay_epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
+        10,
+        description="Epochs between the step schedule's decays; the plateau schedule's patience.",
+    )
 
 
 class Split(Strict):

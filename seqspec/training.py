@@ -11,15 +11,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from seqspec import ir
-from seqspec.render import pyrepr
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def str_literal(value: str | None) -> str:
     """``pyrepr(value)``, double-quoted where that needs no escape (what ``ruff format`` writes)."""
+    from seqspec.render import pyrepr  # render loads jinja2, which seqspec validate must not
+
     text = pyrepr(value)
     if value is not None and text.startswith("'") and '"' not in value:
         text = '"' + text[1:-1] + '"'
@@ -57,6 +60,7 @@ class TrainPlan:
     carry_state: bool  # TBPTT carries the final state into the next chunk
     free_decode: bool  # exact match by free-running generate (token decoders)
     metrics: tuple[str, ...]  # the validation metrics besides the loss, in print order
+    monitors: tuple[str, ...]  # what --monitor may name: the records of an epoch
     target: str  # the headline validation metric (the summary line names it)
     exact: bool  # the model is linear in its weights: --optimizer lstsq solves it in closed form
     defaults: dict[str, object] = field(default_factory=dict)
@@ -119,18 +123,45 @@ def _why_untrainable(model: ir.Model, fmt: str) -> str:
     return ""
 
 
+def _format(model: ir.Model) -> str:
+    """The data format train.py reads: the spec's, or what the scheme implies."""
+    if model.data is not None:
+        return model.data.format
+    if model.ar is not None:
+        return "csv"
+    if model.scheme == "many_to_many" and model.can_generate:
+        return "text"
+    return "npz"
+
+
+def _metrics(model: ir.Model, lm: bool) -> tuple[str, ...]:
+    """The validation metrics besides the loss, in print order."""
+    head, dec = model.head, model.decoder
+    softmax = head is not None and head.kind == "softmax"
+    level = model.data.level if model.data is not None else "char"
+    if softmax and lm:
+        return ("bpc",) if level == "char" else ("perplexity",)
+    if softmax and dec is not None and dec.input.kind == "tokens":
+        return ("accuracy", "exact_match")  # exact_match: decoding freely, with argmax
+    return ("accuracy",) if softmax else ("rmse",)
+
+
+def monitors(model: ir.Model) -> tuple[str, ...] | None:
+    """What training.monitor may name for this model (None: train.py cannot train it).
+
+    Light on purpose: ``seqspec validate`` calls it and must not load jinja2 or numpy.
+    """
+    fmt = _format(model)
+    if _why_untrainable(model, fmt):
+        return None
+    return ("train_loss", "val_loss", *(f"val_{m}" for m in _metrics(model, fmt == "text")))
+
+
 def plan(model: ir.Model) -> TrainPlan:
     """Decide everything the training script needs from the IR."""
     t = model.training
     data = model.data
-    if data is not None:
-        fmt = data.format
-    elif model.ar is not None:
-        fmt = "csv"
-    elif model.scheme == "many_to_many" and model.can_generate:
-        fmt = "text"
-    else:
-        fmt = "npz"
+    fmt = _format(model)
     reason = _why_untrainable(model, fmt)
     path = _data_path(model)
     enc, dec, head = model.encoder, model.decoder, model.head
@@ -144,14 +175,7 @@ def plan(model: ir.Model) -> TrainPlan:
     else:
         seq_len = data.sequence_length if data is not None else 100
     level = data.level if data is not None else "char"
-    if softmax and lm:
-        metrics: tuple[str, ...] = ("bpc",) if level == "char" else ("perplexity",)
-    elif softmax and dec is not None and dec.input.kind == "tokens":
-        metrics = ("accuracy", "exact_match")  # exact_match: decoding freely, with argmax
-    elif softmax:
-        metrics = ("accuracy",)
-    else:
-        metrics = ("rmse",)
+    metrics = _metrics(model, lm)
     carry = lm and enc is not None and not any(layer.bidirectional for layer in enc.layers)
     out_size = head.out_size if head is not None else 1
     y_key = {"one_to_many": "lengths", "seq2seq": "y_lengths"}
@@ -164,6 +188,15 @@ def plan(model: ir.Model) -> TrainPlan:
         "tbptt": t.tbptt,
         "seed": t.seed,
         "checkpoint_every": t.checkpoint_every,
+        "monitor": t.monitor,
+        "mode": t.mode,
+        "patience": t.patience or 0,
+        "min_delta": t.min_delta,
+        "restore_best": t.restore_best,
+        "schedule": t.schedule,
+        "warmup_steps": t.warmup_steps,
+        "lr_decay": t.lr_decay,
+        "lr_decay_epochs": t.lr_decay_epochs,
     }
     return TrainPlan(
         trainable=not reason,
@@ -193,6 +226,7 @@ def plan(model: ir.Model) -> TrainPlan:
         carry_state=carry,
         free_decode=softmax and dec is not None and dec.input.kind == "tokens",
         metrics=metrics,
+        monitors=("train_loss", "val_loss", *(f"val_{m}" for m in metrics)),  # = monitors()
         target=metrics[0],
         exact=model.ar is not None and model.ar.kind == "linear",
         defaults=defaults,

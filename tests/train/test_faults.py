@@ -135,6 +135,13 @@ BAD_FLAGS = {
     "resume and overwrite": ["--resume", "--overwrite"],
     "negative tbptt": ["--tbptt", "-1"],
     "negative temperature": ["--temperature", "-1", "--sample", "3"],
+    "negative patience": ["--patience", "-1"],
+    "nan min delta": ["--min-delta", "nan"],
+    "negative min delta": ["--min-delta", "-0.5"],
+    "lr decay above 1": ["--lr-decay", "1.5"],
+    "nan lr decay": ["--lr-decay", "nan"],
+    "negative warmup": ["--warmup-steps", "-1"],
+    "zero decay epochs": ["--lr-decay-epochs", "0"],
 }
 
 

@@ -66,3 +66,65 @@ def test_sigkill_then_resume_matches_uninterrupted(backend, compiled_case, train
         assert sorted(a.files) == sorted(b.files)
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+# early stopping, the best weights and the plateau schedule: all of their state is resumed
+EARLY = ["--epochs", "20", "--checkpoint-every", "3", "--dtype", "float64", "--patience", "2",
+         "--min-delta", "0.05", "--restore-best", "--schedule", "plateau", "--lr-decay", "0.5",
+         "--lr-decay-epochs", "1", "--warmup-steps", "4"]
+
+
+def kill_when(folder, out, args, ready):
+    """Start train.py, SIGKILL it as soon as it has written a checkpoint whose meta is
+    ready(meta); return that meta."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, str(folder / "train.py"), "--no-progress", "--out", str(out), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=folder,
+    )
+    checkpoint = out / "checkpoint.npz"
+    deadline = time.monotonic() + 120  # a guard against hanging, not a timing assertion
+    try:
+        while True:
+            assert proc.poll() is None, f"train.py ended first: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "no such checkpoint after 120 s"
+            if checkpoint.exists():  # written atomically: never half a file
+                with np.load(checkpoint) as f:
+                    meta = json.loads(str(f["meta"]))
+                if ready(meta):
+                    break
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    return meta
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_with_early_stopping_and_best_weights_resumes_exactly(backend, compiled_case,
+                                                                      train_tools, tmp_path):
+    """The patience counter, the best value and the best weights are in the checkpoint: the
+    resumed run stops at the same epoch and ships the same best weights."""
+    pytest.importorskip({"tensorflow": "tensorflow"}.get(backend, backend))
+    folder = compiled_case("many_to_many", backend)
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    # killed while the patience counter runs: an epoch has passed without improvement
+    meta = kill_when(folder, killed, EARLY, lambda meta: meta["best"]["waited"] >= 1)
+    assert meta["best"]["epoch"] < meta["epoch"] and not meta.get("stopped")
+    assert meta["lr_scale"] == 0.5  # the plateau schedule has decayed once
+
+    resumed = train_tools["run"](folder, "--out", str(killed), "--resume", *EARLY)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"at step {meta['step']}" in resumed.stdout
+    full = train_tools["run"](folder, "--out", str(clean), *EARLY)
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert "early stop" in full.stdout and "early stop" in resumed.stdout
+    assert train_tools["metrics"](killed) == train_tools["metrics"](clean)
+    assert len(train_tools["metrics"](clean)) < 20
+    for name in ("weights.npz", "best.npz"):
+        with np.load(killed / name) as a, np.load(clean / name) as b:
+            assert sorted(a.files) == sorted(b.files)
+            for k in a.files:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name} {k}")

@@ -41,35 +41,109 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 DIVERGENCE = 1000.0  # default --divergence: a step's loss over 1000x the first epoch's stops
+# what --monitor may name: the records of an epoch in metrics.jsonl
+MONITORS = ["train_loss", "val_loss", "val_accuracy"]
 
 
 def build_parser():
     """The arguments every backend's script shares."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=DATA, help="data file (default: %(default)s)")
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # --help shows every default
+    )
+    p.add_argument("--data", default=DATA, help="data file")
     p.add_argument(
         "--allow-outside-data",
         action="store_true",
         help="read the spec's data.source even though it lies outside the spec's folder",
     )
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
-    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="adam")
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "momentum", "adam"],
+        default="adam",
+        help="sgd, sgd with momentum 0.9, or Adam",
+    )
+    p.add_argument("--lr", type=float, default=0.001, help="learning rate")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training data")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="sequences per step, over all processes",
+    )
     p.add_argument(
         "--clip-norm",
         type=float,
         default=None,
         help="clip gradients to this global norm (0: no clipping)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the initial weights, the batches and dropout",
+    )
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: none)")
     p.add_argument(
         "--checkpoint-every",
         type=int,
         default=500,
         help="write a checkpoint every this many steps (and at the end of every epoch)",
+    )
+    p.add_argument(
+        "--monitor",
+        choices=MONITORS,
+        default="val_loss",
+        help="the record that judges the epochs (early stopping, best.npz)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["auto", "min", "max"],
+        default="auto",
+        help="whether smaller or larger --monitor values are better (auto: by its name)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        help="stop after this many epochs without improvement of --monitor (0: never)",
+    )
+    p.add_argument(
+        "--min-delta",
+        type=float,
+        default=0.0,
+        help="the least change of --monitor that counts as an improvement",
+    )
+    p.add_argument(
+        "--restore-best",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="end with the best epoch's weights (best.npz) in weights.npz, not the last",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=["constant", "step", "cosine", "plateau"],
+        default="constant",
+        help="the learning rate over the run (see --lr-decay, --lr-decay-epochs)",
+    )
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=0,
+        help="raise the learning rate linearly over the first this many steps",
+    )
+    p.add_argument(
+        "--lr-decay",
+        type=float,
+        default=0.1,
+        help="the factor of the step and plateau schedules, in (0, 1)",
+    )
+    p.add_argument(
+        "--lr-decay-epochs",
+        type=int,
+        default=10,
+        help="epochs between step decays; plateau: epochs without improvement before one",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument(
@@ -83,7 +157,7 @@ def build_parser():
         default=DIVERGENCE,
         help="stop when a step's mean loss exceeds this many times the first epoch's (0: never)",
     )
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -93,28 +167,40 @@ def flag(name):
     return name.replace("_", "-")
 
 
-def check_args(args):
-    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
-    for name in ("epochs", "batch_size", "checkpoint_every"):
+def check_numbers(args):
+    """Refuse counts, rates and bounds out of their ranges."""
+    for name in ("epochs", "batch_size", "checkpoint_every", "lr_decay_epochs"):
         if getattr(args, name) <= 0:
             raise SystemExit(f"--{flag(name)} must be positive, not {getattr(args, name)}")
-    for name in ("max_steps", "seed"):
+    for name in ("max_steps", "seed", "patience", "warmup_steps"):
         if getattr(args, name) < 0:
             raise SystemExit(f"--{flag(name)} must be 0 or more, not {getattr(args, name)}")
     if args.seed >= 2**32:
         raise SystemExit(f"--seed must be below 2**32, not {args.seed}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise SystemExit(f"--lr must be a positive number, not {args.lr}")
+    if not 0 < args.lr_decay < 1:
+        raise SystemExit(f"--lr-decay must be a number between 0 and 1, not {args.lr_decay}")
     if args.lr > np.finfo(args.dtype).max:
         raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
-    for name in ("clip_norm", "divergence"):
+    for name in ("clip_norm", "divergence", "min_delta"):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
+
+
+def check_args(args):
+    """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
+    check_numbers(args)
     if not args.out:
         raise SystemExit("--out must name a folder")
     if args.resume and args.overwrite:
         raise SystemExit("--resume continues the run in --out, --overwrite replaces it: pick one")
+    check_data_path(args)
+
+
+def check_data_path(args):
+    """Resolve --data (the spec's default is relative to this script) and refuse a bad one."""
     if args.data is None:
         raise SystemExit("the spec names no data: pass --data PATH")
     if args.data == DATA and DATA_OUTSIDE_SPEC and not args.allow_outside_data:
@@ -133,7 +219,7 @@ def check_args(args):
 def parse_args(argv=None):
     """The shared arguments and the device."""
     p = build_parser()
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if any)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (None: CUDA if any)")
     args = p.parse_args(argv)
     if args.device is not None:
         try:
@@ -348,6 +434,7 @@ def evaluate(split, predict, batch_size, std):
 RUN_FILES = (
     "checkpoint.npz",
     "weights.npz",
+    "best.npz",
     "metrics.jsonl",
     "final.json",
     "curves.png",
@@ -847,125 +934,291 @@ def train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta):
     return loss
 
 
+class Trainer:
+    """The model and its optimizer on this process's device; DDP over several processes."""
+
+    GROUPS = ("weights", "module", "optimizer")  # the checkpoint groups restore() needs
+
+    def __init__(self, args):
+        self.args = args
+        self.rank, self.world, self.device = setup_processes(args)
+        self.lead = self.rank == 0  # the process that writes files and prints
+        self.dtype = getattr(torch, args.dtype)
+        self.model = Model(weights=init_weights(args.seed), dtype=args.dtype, device=self.device)
+        self.optimizer = make_optimizer(args.optimizer, args.lr, self.model.parameters())
+        self.net = self.model  # what the steps run: DistributedDataParallel over processes
+
+    def parallel(self):
+        """Over several processes, average the gradients during backward() (after restore())."""
+        if self.world > 1:
+            ids = [self.device] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+            if self.lead:
+                how = f"DistributedDataParallel, {dist.get_backend()}"
+                print(f"training on {self.world} processes ({how})")
+        self.model.train()
+
+    def step(self, split, idx, terms, meta):
+        """One step on this process's shard of the batch idx; returns the batch's summed loss."""
+        args, device, dtype = self.args, self.device, self.dtype
+        inputs, targets, mask = make_batch(split, shard(idx, self.rank, self.world))
+        inputs = to_torch(inputs, device, dtype)
+        targets = torch.as_tensor(targets, device=device)
+        mask = None if mask is None else torch.as_tensor(mask, device=device, dtype=dtype)
+        torch.manual_seed(args.seed * 1_000_003 + meta["step"] * self.world + self.rank)  # dropout
+        net, optimizer, world = self.net, self.optimizer, self.world
+        return train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta)
+
+    def set_lr(self, lr):
+        """The learning rate of the next steps (--schedule)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    @torch.no_grad()
+    def predict(self, inputs):
+        """Outputs (NumPy) of a batch, in evaluation mode: for validation."""
+        self.model.eval()
+        outputs = self.model(**to_torch(inputs, self.device, self.dtype))[0]
+        self.model.train()
+        return outputs.double().cpu().numpy()
+
+    def arrays(self):
+        """Checkpoint groups: canonical weights (for any backend), the module's exact state
+        and the optimizer's."""
+        return {
+            "weights": self.model.canonical_weights(),
+            "module": {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()},
+            "optimizer": optimizer_arrays(self.optimizer),
+        }
+
+    def restore(self, groups, keep_optimizer):
+        """Take the module state of a checkpoint, and its optimizer state when keep_optimizer."""
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in groups["module"].items()})
+        if keep_optimizer:
+            load_optimizer_arrays(self.optimizer, groups["optimizer"])
+
+    def close(self):
+        """Leave the process group (several processes)."""
+        if self.world > 1:
+            dist.destroy_process_group()
+
+
+# --------------------------------------------------------------------------- the run
+def prepare_out(args, data, lead):
+    """Create --out (the lead process) with what reading the trained model needs; its paths."""
+    if lead:
+        make_out(args.out)
+    names = ("checkpoint.npz", "weights.npz", "best.npz", "metrics.jsonl", "curves.png")
+    return {name: os.path.join(args.out, name) for name in (*names, "final.json")}
+
+
+def resume(args, paths, trainer):
+    """(meta, saved, best): where the run stands, the step of its checkpoint (None: afresh) and
+    the best epoch's weights so far (None: none yet).
+
+    A checkpoint holds meta, so --resume continues exactly where the checkpoint was written.
+    """
+    meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
+    meta["settings"] = run_settings(args)
+    meta["best"] = {"value": None, "epoch": 0, "waited": 0}  # judged by --monitor
+    meta["lr_scale"] = 1.0  # the plateau schedule's decays so far
+    path = paths["checkpoint.npz"]
+    if not (args.resume and os.path.exists(path)):
+        if args.resume and trainer.lead:
+            print(f"no {path} yet: starting afresh")
+        return meta, None, None
+    groups, meta = load_checkpoint(path, trainer.GROUPS)
+    best = meta.setdefault("best", {"value": None, "epoch": 0, "waited": 0})
+    if best["value"] is not None and "best" not in groups:
+        raise cannot_resume(path, "no best in it")
+    if trainer.lead:
+        print(f"resumed from {path} at step {meta['step']}")
+    try:
+        trainer.restore(groups, keeps_optimizer_state(meta, args, trainer.lead))
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise cannot_resume(path, f"it does not fit this model ({e})") from None
+    return meta, meta["step"], groups.get("best")
+
+
+def better(value, best, args):
+    """Whether a --monitor value improves on the best so far by more than --min-delta."""
+    if best is None:
+        return True
+    larger = args.mode == "max" or (
+        args.mode == "auto" and args.monitor in ("val_accuracy", "val_exact_match")
+    )
+    return value > best + args.min_delta if larger else value < best - args.min_delta
+
+
+def learning_rate(args, meta, total_steps):
+    """The learning rate of step meta["step"] (from 0): --schedule, then --warmup-steps."""
+    step = meta["step"]
+    lr = args.lr * meta.get("lr_scale", 1.0)  # the plateau schedule's decays
+    if args.schedule == "step":
+        lr *= args.lr_decay ** (meta["epoch"] // args.lr_decay_epochs)
+    elif args.schedule == "cosine":  # from --lr after the warmup down to 0 at the last step
+        span = max(total_steps - args.warmup_steps, 1)
+        done = min(max(step - args.warmup_steps, 0), span)
+        lr *= 0.5 * (1.0 + math.cos(math.pi * done / span))
+    if step < args.warmup_steps:
+        lr *= (step + 1) / args.warmup_steps
+    return lr
+
+
+def check_monitor(args, data):
+    """Refuse a --monitor no epoch records when it is used (early stopping, --restore-best,
+    the plateau schedule)."""
+    used = args.patience or args.restore_best or args.schedule == "plateau"
+    if used and args.monitor.startswith("val_") and not data.size(data.val):
+        why = "the data leaves no validation split"
+        raise SystemExit(f"--monitor {args.monitor}: {why}; monitor train_loss or keep some")
+
+
+class Run:
+    """One run of the loop over epochs and batches, with its checkpoints and records."""
+
+    def __init__(self, args, data, paths, trainer):
+        self.args, self.data, self.paths, self.trainer = args, data, paths, trainer
+        # saved: the last checkpoint's step; best: the best epoch's canonical weights
+        self.meta, self.saved, self.best = resume(args, paths, trainer)
+        self.lr = args.lr  # the learning rate of the latest step
+        n = data.size(data.train)
+        total = len(epoch_batches(n, args.batch_size, args.seed, 0, trainer.world)) * args.epochs
+        show = trainer.lead and not args.no_progress
+        self.total = min(total, args.max_steps or total)  # steps of the whole run
+        self.progress = Progress(self.total, self.meta["step"], show)
+
+    def checkpoint(self):
+        """Write the checkpoint and weights.npz (the lead process), as of this step; Ctrl-C
+        waits until both are written and `saved` names the step they hold."""
+        with held_interrupt():
+            if self.trainer.lead:
+                groups = self.trainer.arrays()
+                if self.best is not None:
+                    groups["best"] = self.best
+                save_checkpoint(self.paths["checkpoint.npz"], groups, self.meta)
+                save_weights(self.paths["weights.npz"], groups["weights"])
+            self.saved = self.meta["step"]
+
+    def validate(self, split):
+        """The metrics of the current weights on a split."""
+        trainer, size, std = self.trainer, self.args.batch_size, self.data.std
+        return evaluate(split, trainer.predict, size, std)
+
+    def epochs(self):
+        """Train until args.epochs epochs or args.max_steps steps are done; Stop: a bad step."""
+        args, meta, world = self.args, self.meta, self.trainer.world
+        n = self.data.size(self.data.train)
+        while meta["epoch"] < args.epochs and not meta.get("stopped"):
+            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
+            self.batches(batches)
+            if meta["batch"] < len(batches):  # stopped by --max-steps
+                break
+            self.end_epoch()
+        if self.saved != meta["step"]:  # stopped by --max-steps between checkpoints
+            self.checkpoint()
+
+    def batches(self, batches):
+        """The steps of one epoch, from meta["batch"] on, up to --max-steps."""
+        args, meta, split = self.args, self.meta, self.data.train
+        limit = args.max_steps or math.inf  # steps to stop after
+        while meta["batch"] < len(batches) and meta["step"] < limit:
+            idx = batches[meta["batch"]]
+            terms = loss_terms(split, idx)  # over the whole batch, every process's shard
+            self.lr = learning_rate(args, meta, self.total)
+            self.trainer.set_lr(self.lr)
+            loss = self.trainer.step(split, idx, terms, meta)
+            meta["step"] += 1
+            meta["batch"] += 1
+            meta["loss_sum"] += loss
+            meta["loss_terms"] += terms
+            note_reference(meta)
+            self.progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
+            if meta["step"] % args.checkpoint_every == 0:
+                self.checkpoint()
+
+    def end_epoch(self):
+        """The end of an epoch: validate, log (the lead process) and checkpoint."""
+        meta = self.meta
+        record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
+        record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
+        record["lr"] = self.lr  # of the epoch's last step
+        if self.data.size(self.data.val):  # in every process: early stopping must agree
+            val = self.validate(self.data.val)
+            record.update({f"val_{k}": v for k, v in val.items()})
+        if self.trainer.lead:
+            log_metrics(self.paths["metrics.jsonl"], record)
+            self.progress.write(describe(record, ""))
+        meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
+        self.judge(record)
+        self.checkpoint()
+
+    def judge(self, record):
+        """Keep the best epoch's weights (best.npz) by --monitor; stop early after --patience
+        epochs without improvement."""
+        args, best = self.args, self.meta["best"]
+        value = record.get(args.monitor)
+        if value is None:  # no validation split, and nothing uses the monitor (check_monitor)
+            return
+        if better(value, best["value"], args):
+            best.update(value=value, epoch=record["epoch"], waited=0)
+            weights = self.trainer.arrays()["weights"]
+            self.best = {k: np.array(w, copy=True) for k, w in weights.items()}
+            if self.trainer.lead:
+                save_weights(self.paths["best.npz"], self.best)
+        else:
+            best["waited"] += 1
+            if args.schedule == "plateau" and best["waited"] % args.lr_decay_epochs == 0:
+                self.meta["lr_scale"] = self.meta.get("lr_scale", 1.0) * args.lr_decay
+        if args.patience and best["waited"] >= args.patience:
+            self.meta["stopped"] = record["epoch"]
+            if self.trainer.lead:
+                self.progress.write(
+                    f"early stop: {args.monitor} has not improved for {best['waited']} epochs "
+                    f"(best {best['value']:.4g}, epoch {best['epoch']})"
+                )
+
+    def restore_best(self):
+        """Give the model the best epoch's weights, and weights.npz too (--restore-best)."""
+        if self.best is None:
+            return
+        self.trainer.model.load_weights(self.best)
+        if self.trainer.lead:
+            save_weights(self.paths["weights.npz"], self.best)
+            print(f"weights.npz: the weights of epoch {self.meta['best']['epoch']}, the best")
+
+
+def fit(args, data, paths, trainer):
+    """Resume or start, train, and leave the final files; returns where the run stands."""
+    check_monitor(args, data)
+    run = Run(args, data, paths, trainer)
+    trainer.parallel()
+    if trainer.lead:
+        restart_metrics(paths["metrics.jsonl"], run.meta["epoch"])
+    try:
+        run.epochs()
+    except Stop as problem:  # nothing of the bad step was written
+        run.progress.close()
+        raise SystemExit(stop_message(run.meta, run.saved, problem)) from None
+    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint is whole (written atomically)
+        run.progress.close()
+        raise interrupted(args.out, run.meta, run.saved) from None
+    run.progress.close()
+    if args.restore_best:
+        run.restore_best()
+    if trainer.lead:
+        finish(paths, run.meta, data, run.validate)
+    return run.meta
+
+
 def train(args):
     """Train for args.epochs epochs (or args.max_steps steps), checkpointing on the way."""
     check_out(args)  # in every process, before any of them writes
-    rank, world, device = setup_processes(args)
-    lead = rank == 0  # the process that writes files and prints
-    dtype = getattr(torch, args.dtype)
+    trainer = Trainer(args)
     data = load_data(args)  # a bad data file stops the run before --out is even created
-    if lead:
-        make_out(args.out)
-    paths = {
-        name: os.path.join(args.out, name)
-        for name in ("checkpoint.npz", "weights.npz", "metrics.jsonl", "curves.png", "final.json")
-    }
-    model = Model(weights=init_weights(args.seed), dtype=args.dtype, device=device)
-    optimizer = make_optimizer(args.optimizer, args.lr, model.parameters())
-    # where the run stands: a checkpoint holds these, so --resume continues exactly here
-    meta = {"step": 0, "epoch": 0, "batch": 0, "loss_sum": 0.0, "loss_terms": 0}
-    meta["settings"] = run_settings(args)
-    saved = None  # the step of the last checkpoint
-    if args.resume and os.path.exists(paths["checkpoint.npz"]):
-        groups, meta = load_checkpoint(paths["checkpoint.npz"], ("weights", "module", "optimizer"))
-        saved = meta["step"]
-        if lead:
-            print(f"resumed from {paths['checkpoint.npz']} at step {saved}")
-        try:
-            model.load_state_dict({k: torch.from_numpy(v) for k, v in groups["module"].items()})
-            if keeps_optimizer_state(meta, args, lead):
-                load_optimizer_arrays(optimizer, groups["optimizer"])
-        except (KeyError, ValueError, RuntimeError) as e:
-            why = f"it does not fit this model ({e})"
-            raise cannot_resume(paths["checkpoint.npz"], why) from None
-    elif args.resume and lead:
-        print(f"no {paths['checkpoint.npz']} yet: starting afresh")
-    net = model
-    if world > 1:  # gradients are averaged over the processes during backward()
-        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-        if lead:
-            print(f"training on {world} processes (DistributedDataParallel, {dist.get_backend()})")
-    if lead:
-        restart_metrics(paths["metrics.jsonl"], meta["epoch"])
-
-    def checkpoint():
-        if lead:
-            weights = model.canonical_weights()
-            groups = {
-                "weights": weights,  # canonical, for any backend
-                "module": {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()},
-                "optimizer": optimizer_arrays(optimizer),
-            }
-            save_checkpoint(paths["checkpoint.npz"], groups, meta)
-            save_weights(paths["weights.npz"], weights)
-        return meta["step"]
-
-    @torch.no_grad()
-    def predict(inputs):
-        model.eval()
-        outputs = model(**to_torch(inputs, device, dtype))[0]
-        model.train()
-        return outputs.double().cpu().numpy()
-
-    def validate(split):
-        return evaluate(split, predict, args.batch_size, data.std)
-
-    n = data.size(data.train)
-    total = len(epoch_batches(n, args.batch_size, args.seed, 0, world)) * args.epochs
-    show = lead and not args.no_progress
-    progress = Progress(min(total, args.max_steps or total), meta["step"], show)
-    val = {}
-    limit = args.max_steps or math.inf  # steps to stop after
-    model.train()
-    try:
-        while meta["epoch"] < args.epochs:
-            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], world)
-            while meta["batch"] < len(batches) and meta["step"] < limit:
-                idx = batches[meta["batch"]]
-                inputs, targets, mask = make_batch(data.train, shard(idx, rank, world))
-                inputs = to_torch(inputs, device, dtype)
-                targets = torch.as_tensor(targets, device=device)
-                mask = None if mask is None else torch.as_tensor(mask, device=device, dtype=dtype)
-                terms = loss_terms(data.train, idx)  # over the whole batch, every process's shard
-                torch.manual_seed(args.seed * 1_000_003 + meta["step"] * world + rank)  # dropout
-                loss = train_step(net, optimizer, inputs, targets, mask, terms, world, args, meta)
-                meta["step"] += 1
-                meta["batch"] += 1
-                meta["loss_sum"] += loss
-                meta["loss_terms"] += terms
-                note_reference(meta)
-                progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
-                if meta["step"] % args.checkpoint_every == 0:
-                    with held_interrupt():
-                        saved = checkpoint()
-            if meta["batch"] < len(batches):  # stopped by --max-steps
-                break
-            # the end of an epoch: validate, log, checkpoint (rank 0; the others go on)
-            record = {"epoch": meta["epoch"] + 1, "step": meta["step"]}
-            record["train_loss"] = meta["loss_sum"] / max(meta["loss_terms"], 1)
-            if lead:
-                if data.size(data.val):
-                    val = validate(data.val)
-                    record.update({f"val_{k}": v for k, v in val.items()})
-                log_metrics(paths["metrics.jsonl"], record)
-                progress.write(describe(record, ""))
-            meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
-            with held_interrupt():
-                saved = checkpoint()
-        if saved != meta["step"]:  # stopped by --max-steps between checkpoints
-            with held_interrupt():
-                saved = checkpoint()
-    except Stop as problem:  # nothing of the bad step was written
-        progress.close()
-        raise SystemExit(stop_message(meta, saved, problem)) from None
-    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint is whole (written atomically)
-        progress.close()
-        raise interrupted(args.out, meta, saved) from None
-    progress.close()
-    if lead:
-        finish(paths, meta, data, validate)
-    if world > 1:
-        dist.destroy_process_group()
+    paths = prepare_out(args, data, trainer.lead)
+    meta = fit(args, data, paths, trainer)
+    trainer.close()
     return meta
 
 
