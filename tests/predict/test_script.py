@@ -231,16 +231,19 @@ def language_model(tmp_path_factory):
     ["numpy", "torch"], pytest.param(BACKENDS, marks=pytest.mark.slow, id="all")])
 def test_a_language_model_continues_prompts_alike(language_model, backends):
     folder, _, weights = language_model
+    # prompts of training characters only: predict.py refuses symbols its vocabulary lacks
+    known = json.loads((weights.parent / "vocab.json").read_text())["tokens"][1:]
+    short, long = "".join(known[:2]), "".join(known[2:8]) + "".join(known[:2])
     texts = {}
     for backend in backends:
-        proc = predict_py(folder, backend, "--weights", weights, "--prime", "ab",
-                          "--prime", "hello ab", "--steps", "12", "--dtype", "float64",
+        proc = predict_py(folder, backend, "--weights", weights, "--prime", short,
+                          "--prime", long, "--steps", "12", "--dtype", "float64",
                           "--format", "json")
         assert proc.returncode == 0, proc.stderr[-3000:]
         texts[backend] = json.loads(proc.stdout.splitlines()[-1])
     first = texts[backends[0]]
-    assert first[0].startswith("ab") and first[1].startswith("hello ab")
-    assert [len(t) for t in first] == [len("ab") + 12, len("hello ab") + 12]
+    assert first[0].startswith(short) and first[1].startswith(long)
+    assert [len(t) for t in first] == [len(short) + 12, len(long) + 12]
     assert all(found == first for found in texts.values()), texts
 
 
