@@ -50,27 +50,11 @@ class ExportError(ValueError):
 
 
 def input_names(model: ir.Model) -> list[str]:
-    """The forward inputs of the scheme, in the order torch artifacts take them."""
-    if model.ar is not None:
-        return ["windows"]
-    names: list[str] = []
-    if model.scheme in ("many_to_many", "many_to_one", "seq2seq"):
-        assert model.encoder is not None
-        names.append("x")
-        if model.encoder.input.variable_length:
-            names.append("x_lengths" if model.scheme == "seq2seq" else "lengths")
-    if model.scheme == "one_to_many":
-        names.append("features")
-    if model.decoder is not None:
-        names.append("y_in")
-        if model.decoder.input.variable_length:
-            names.append("y_lengths" if model.scheme == "seq2seq" else "lengths")
-    return names
+    """The forward inputs of the scheme, in the order torch artifacts take them: the generated
+    ``Model.forward`` signature order, which ``seqspec.generated.input_specs`` defines."""
+    from seqspec.generated import input_specs
 
-
-def has_time(model: ir.Model) -> bool:
-    """Whether the model reads sequences (every scheme but the AR ones)."""
-    return model.ar is None
+    return [spec.name for spec in input_specs(model)]
 
 
 def example_inputs(model: ir.Model, steps: int, batch: int = 2,
