@@ -34,8 +34,12 @@ def test_npz_round_trip_and_canonical_weights(numpy_model, tmp_path):
     assert list(canonical) == list(module.PARAMETERS)
     for name, value in w.items():  # float64 kept exactly, whatever the compute dtype
         np.testing.assert_array_equal(canonical[name], value)
+    target = tmp_path / "elsewhere.npz"
+    target.write_bytes(b"theirs")
+    (tmp_path / "w.npz").symlink_to(target)  # a planted link is replaced, never written through
     model.save_npz(tmp_path / "w.npz")
-    assert not (tmp_path / "w.npz.tmp").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.npz", "w.npz"]
+    assert target.read_bytes() == b"theirs" and not (tmp_path / "w.npz").is_symlink()
     loaded = weights.load_npz(tmp_path / "w.npz", model_ir)  # seqspec reads what it wrote
     other = module.Model(dtype="float32")
     other.load_npz(tmp_path / "w.npz")

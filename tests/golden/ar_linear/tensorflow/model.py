@@ -97,12 +97,22 @@ def load_npz(path):
 
 
 def save_npz(path, weights):
-    """Write canonical weights atomically: a crash never leaves a half-written file."""
+    """Write canonical weights atomically: a crash never leaves a half-written file.
+
+    The temporary file is new (O_EXCL), opened without following a symbolic link (O_NOFOLLOW)
+    and renamed over `path`, so a link planted at either name is never written through.
+    """
     check_weights(weights)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **{k: np.asarray(weights[k]) for k in sorted(weights)})
-    os.replace(tmp, path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{k: np.asarray(weights[k]) for k in sorted(weights)})
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 # --------------------------------------------------------------------------- input checks
