@@ -170,7 +170,7 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
     itself), and an existing folder is never deleted.
     """
     from seqspec.api import _lower
-    from seqspec.outputs import OutputError, check_output
+    from seqspec.outputs import OutputError, check_output, never_ours
     from seqspec.weights import init_weights, load_npz
 
     if fmt not in FORMATS:
@@ -178,7 +178,7 @@ def export_artifact(spec: str | os.PathLike[str], fmt: str, out: str | os.PathLi
     if Path(out).is_dir() and not Path(out).is_symlink():
         # a folder (a SavedModel too) cannot be swapped in one rename: never delete the user's
         raise OutputError(out, "is an existing folder; remove it or choose another -o")
-    target = check_output(out, force, ours=lambda head: False)  # before the (slow) export
+    target = check_output(out, force, never_ours)  # before the (slow) export
     model, _ = _lower(spec)
     values = load_npz(weights, model) if weights is not None else init_weights(model, seed)
     target.parent.mkdir(parents=True, exist_ok=True)

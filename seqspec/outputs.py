@@ -46,6 +46,12 @@ def generated_text(head: bytes) -> bool:
     return GENERATED_MARK.search(head) is not None
 
 
+def never_ours(head: bytes) -> bool:
+    """For outputs that carry no mark (binary artifacts, an imported spec the user edits): an
+    existing file is replaced only with ``force``."""
+    return False
+
+
 def _head(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:

@@ -128,28 +128,24 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
 
 
-def _comment(text: str) -> str:
-    return printable(text)
-
-
 def spec_text(imp: Imported) -> str:
     """The spec as commented YAML, in the style of ``examples/``."""
     lines = [
-        f"# Imported by `seqspec import` from {_comment(imp.source)}.",
+        f"# Imported by `seqspec import` from {printable(imp.source)}.",
     ]
-    lines += [f"# {_comment(note)}" for note in imp.notes]
+    lines += [f"# {printable(note)}" for note in imp.notes]
     lines += ["seqspec: 1", f"name: {_scalar(imp.name)}",
-              f"description: {_scalar('Imported from ' + _comment(imp.source))}", "model:"]
+              f"description: {_scalar('Imported from ' + printable(imp.source))}", "model:"]
     for key, value in imp.model.items():
         if key == "layers":
             lines.append("  layers:")
             for k, layer in enumerate(value):
                 where = imp.sources[k] if k < len(imp.sources) else ""
-                lines.append(f"    - {_flow(layer)}" + (f"  # {_comment(where)}" if where else ""))
+                lines.append(f"    - {_flow(layer)}" + (f"  # {printable(where)}" if where else ""))
         elif isinstance(value, list):
             lines.append(f"  {key}: [{', '.join(_scalar(v) for v in value)}]")
         elif isinstance(value, Mapping):
-            note = f"  # {_comment(imp.head_source)}" if key == "head" and imp.head_source else ""
+            note = f"  # {printable(imp.head_source)}" if key == "head" and imp.head_source else ""
             lines.append(f"  {key}: {_flow(value)}{note}")
         else:
             lines.append(f"  {key}: {_scalar(value)}")
@@ -285,29 +281,23 @@ def write(imp: Imported, out_dir: str | os.PathLike[str], force: bool = False) -
     return Report(spec_path, weights_path, worst, tolerance, imp.dtype, tuple(imp.notes))
 
 
-def _never_replaced(head: bytes) -> bool:
-    """An imported spec is the user's to edit, and weights.npz carries no mark: an existing
-    file is replaced only with ``--force`` (see :func:`seqspec.outputs.check_output`)."""
-    return False
-
-
 def _check_outputs(paths: Any, force: bool) -> None:
     """Refuse (one line) unless every path may be written: the shared rules of
     :mod:`seqspec.outputs` (no symlink followed, no folder or device written over)."""
-    from seqspec.outputs import OutputError, check_output
+    from seqspec.outputs import OutputError, check_output, never_ours
 
     for path in paths:
         try:
-            check_output(path, force, _never_replaced)
+            check_output(path, force, never_ours)
         except OutputError as exc:
             raise SourceError(str(exc)) from None
 
 
 def _write_output(path: Path, data: bytes, force: bool) -> None:
-    from seqspec.outputs import OutputError, write_output
+    from seqspec.outputs import OutputError, never_ours, write_output
 
     try:
-        write_output(path, data, force, _never_replaced)
+        write_output(path, data, force, never_ours)
     except OutputError as exc:
         raise SourceError(str(exc)) from None
 
