@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
 BACKENDS = ["numpy", "torch", "tensorflow"]
-STDLIB = {"argparse", "csv", "json", "math", "os", "sys", "tempfile", "zipfile"}
+STDLIB = {"argparse", "csv", "io", "json", "math", "os", "sys", "zipfile"}
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ Every mistake is one line on stderr and exit status 1.
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
-import tempfile
 import zipfile
 
 import numpy as np
@@ -148,19 +148,6 @@ def read_samples(args):
     return {name: value for name, value in inputs.items() if name in INPUTS}, lengths
 
 
-def write_atomic(path, write):
-    """write(temporary path), then rename it to path: a reader never sees half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".predict-", suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def rows_of(outputs, lengths):
     """(sample, step or None, output vector) for every valid output, in order."""
     for b, out in enumerate(outputs):
@@ -178,11 +165,12 @@ def save_outputs(path, outputs, lengths):
     if lengths is not None:
         result["lengths"] = np.asarray(lengths)
     if path.endswith(".npz"):
-        write_atomic(path, lambda tmp: np.savez(tmp, **result))
+        train.write_atomic(path, lambda fh: np.savez(fh, **result))
         return
 
-    def write_text(tmp):
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    def write_text(target):
+        """The .csv or .jsonl text, written through train.py's safe writer."""
+        with io.StringIO(newline="") as fh:
             if path.endswith(".csv"):
                 table = csv.writer(fh)
                 width = outputs.shape[-1]
@@ -194,14 +182,15 @@ def save_outputs(path, outputs, lengths):
                     row = [b] + ([t] if t is not None else []) + [repr(float(v)) for v in out]
                     row.append(int(out.argmax()))
                     table.writerow(row)
-                return
-            for b in range(len(outputs)):
-                valid = outputs[b] if lengths is None else outputs[b][: int(lengths[b])]
-                record = {"sample": b, "outputs": valid.tolist()}
-                record["classes"] = valid.argmax(axis=-1).tolist()
-                fh.write(json.dumps(record) + "\n")
+            else:
+                for b in range(len(outputs)):
+                    valid = outputs[b] if lengths is None else outputs[b][: int(lengths[b])]
+                    record = {"sample": b, "outputs": valid.tolist()}
+                    record["classes"] = valid.argmax(axis=-1).tolist()
+                    fh.write(json.dumps(record) + "\n")
+            target.write(fh.getvalue().encode("utf-8"))
 
-    write_atomic(path, write_text)
+    train.write_atomic(path, write_text)
 
 
 def predict(args, model):
