@@ -42,6 +42,15 @@ STATES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class CellSettings:
+    """Base of a cell kind's typed IR node: what one layer of that kind needs beyond sizes.
+
+    Each ``seqspec/cells/<kind>.py`` defines ``Settings(CellSettings)`` with only the fields
+    that mean something for its kind.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class Param:
     """One canonical parameter: its name, shape, initialiser and meaning."""
 
@@ -93,12 +102,7 @@ class Layer:
     step_output_size: int  # what one direction emits per step: H, or Jordan's output_size
     output_size: int  # after merging directions
     bias: bool
-    activation: str  # hidden nonlinearity (elman, jordan); "tanh" for lstm/gru
-    output_activation: str  # jordan only; "linear" elsewhere
-    context_decay: float  # jordan's mu; 0.0 elsewhere
-    peepholes: bool
-    gru_variant: str  # reset_after | reset_before; "" for other cells
-    forget_bias: float  # lstm only; 0.0 elsewhere
+    settings: CellSettings  # the cell kind's own node: seqspec.cells.<cell>.Settings
     bidirectional: bool
     merge_mode: str  # concat | sum | ave | mul (meaningful only when bidirectional)
     gates: tuple[str, ...]
@@ -110,6 +114,32 @@ class Layer:
     def params(self) -> tuple[Param, ...]:
         """Every parameter of every direction."""
         return tuple(p for d in self.directions for p in d.params)
+
+    # TEMPORARY compatibility shims while backends move to ``layer.settings`` (issue 15);
+    # removed once nothing reads them.
+    @property
+    def activation(self) -> str:
+        return getattr(self.settings, "activation", "tanh")
+
+    @property
+    def output_activation(self) -> str:
+        return getattr(self.settings, "output_activation", "linear")
+
+    @property
+    def context_decay(self) -> float:
+        return getattr(self.settings, "context_decay", 0.0)
+
+    @property
+    def peepholes(self) -> bool:
+        return getattr(self.settings, "peepholes", False)
+
+    @property
+    def gru_variant(self) -> str:
+        return getattr(self.settings, "variant", "")
+
+    @property
+    def forget_bias(self) -> float:
+        return getattr(self.settings, "forget_bias", 0.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ problems are collected and raised together as one :class:`~seqspec.errors.SpecEr
 
 from __future__ import annotations
 
-from seqspec import ir, spec
+from seqspec import cells, ir, spec
 from seqspec.errors import Problem, SpecError, SpecPath
 
 
@@ -128,12 +128,7 @@ class _Lowering:
             step_output_size=step_out,
             output_size=output_size,
             bias=cell.bias,
-            activation=getattr(cell, "activation", "tanh"),
-            output_activation=getattr(cell, "output_activation", "linear"),
-            context_decay=getattr(cell, "context_decay", 0.0),
-            peepholes=getattr(cell, "peepholes", False),
-            gru_variant=getattr(cell, "variant", ""),
-            forget_bias=getattr(cell, "forget_bias", 0.0),
+            settings=cells.get(cell.cell).settings(cell),
             bidirectional=cell.bidirectional,
             merge_mode=cell.merge_mode if cell.bidirectional else "concat",
             gates=ir.GATES[cell.cell],
