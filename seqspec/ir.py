@@ -5,16 +5,9 @@ default is resolved, every size and parameter shape is known, and every paramete
 canonical name (the key in the canonical ``.npz``; see ``docs/weights.md``). Templates make
 no decision that could be made here.
 
-Naming of canonical parameters (per direction of a recurrent layer, prefix
-``<stack>.layers.<k>.<forward|backward>``):
-
-=========  ==========================================================================
-elman      ``Wx_h`` (H, I), ``Wh_h`` (H, H), ``b_h`` (H)
-jordan     ``Wx_h`` (H, I), ``Wy_h`` (H, O) output feedback, ``b_h`` (H), ``Wo`` (O, H), ``bo`` (O)
-lstm       ``Wx_g``, ``Wh_g``, ``b_g`` for g in i, f, g, o; peepholes ``p_i``, ``p_f``, ``p_o`` (H)
-gru        ``Wx_g``, ``Wh_g``, ``b_g`` for g in z, r, n; ``bhn`` (H), the recurrent candidate bias
-=========  ==========================================================================
-
+Canonical parameters of a recurrent layer are named per direction, under the prefix
+``<stack>.layers.<k>.<forward|backward>``, by its cell module's ``params``
+(``seqspec/cells/<kind>.py``; e.g. an LSTM's ``Wx_i``, ``Wh_i``, ``b_i``, ...; docs/spec.md).
 Other parameters: ``<stack>.embedding`` (C, E); ``head.W`` (out, in), ``head.b``;
 ``bridge.layers.<k>.W`` / ``.b`` (dense bridge into decoder layer k); ``ar.phi`` (p,),
 ``ar.c`` (1,); ``mlp.layers.<k>.W`` / ``.b`` (the feed-forward AR network, last one is the output).
@@ -23,22 +16,6 @@ Other parameters: ``<stack>.embedding`` (C, E); ``head.W`` (out, in), ``head.b``
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-#: Gate names per cell kind, in canonical order (the order of the equations in the docs).
-GATES: dict[str, tuple[str, ...]] = {
-    "elman": ("h",),
-    "jordan": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "gru": ("z", "r", "n"),
-}
-
-#: Names of the recurrent state of each cell kind, as they appear in final-state keys.
-STATES: dict[str, tuple[str, ...]] = {
-    "elman": ("h",),
-    "jordan": ("y", "s"),
-    "lstm": ("h", "c"),
-    "gru": ("h",),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +73,7 @@ class Layer:
     index: int
     prefix: str  # e.g. "encoder.layers.0"
     path: tuple[str | int, ...]  # where it sits in the spec, e.g. ("model", "layers", 0)
-    cell: str  # elman | jordan | lstm | gru
+    cell: str  # the cell kind: a module of seqspec.cells (elman, jordan, lstm, gru, ...)
     input_size: int
     hidden_size: int
     step_output_size: int  # what one direction emits per step: H, or Jordan's output_size
@@ -105,8 +82,8 @@ class Layer:
     settings: CellSettings  # the cell kind's own node: seqspec.cells.<cell>.Settings
     bidirectional: bool
     merge_mode: str  # concat | sum | ave | mul (meaningful only when bidirectional)
-    gates: tuple[str, ...]
-    state_names: tuple[str, ...]
+    gates: tuple[str, ...]  # the kind's GATES, in canonical order
+    state_names: tuple[str, ...]  # the kind's STATES, as in final-state keys
     state_sizes: tuple[int, ...]
     directions: tuple[Direction, ...]
 

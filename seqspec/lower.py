@@ -8,7 +8,11 @@ problems are collected and raised together as one :class:`~seqspec.errors.SpecEr
 from __future__ import annotations
 
 from seqspec import cells, ir, spec
+from seqspec.cells.base import Make
 from seqspec.errors import Problem, SpecError, SpecPath
+
+#: The parameter constructors every cell module's ``params`` builds its table with.
+_MAKE = Make()
 
 
 class _Lowering:
@@ -25,119 +29,46 @@ class _Lowering:
         if all(f != feature for f, _ in self.sites):
             self.sites.append((feature, path))
 
-    # ------------------------------------------------------------------ parameters
-
-    @staticmethod
-    def _param(name: str, shape: tuple[int, ...], init: str, doc: str, *, scale: float = 1.0,
-               value: float = 0.0) -> ir.Param:
-        fan_in = shape[-1] if len(shape) > 1 else shape[0]
-        fan_out = shape[0]
-        if init == "normal":
-            scale = 0.01 * scale
-        return ir.Param(name, shape, init, doc, scale=scale, value=value, fan_in=fan_in,
-                        fan_out=fan_out)
-
-    def _bias(self, name: str, size: int, kind: str, doc: str, scale: float,
-              hidden: int) -> ir.Param:
-        if kind == "uniform":
-            # U(+-1/sqrt(H)) like torch's default, whatever the vector's own length.
-            return ir.Param(name, (size,), "uniform", doc, scale=scale, fan_in=hidden,
-                            fan_out=size)
-        return ir.Param(name, (size,), "zeros", doc)
-
-    def cell_params(self, prefix: str, cell: spec.ElmanCell | spec.JordanCell | spec.LSTMCell
-                    | spec.GRUCell, input_size: int) -> tuple[ir.Param, ...]:
-        h = cell.hidden_size
-        init = cell.init
-        p = self._param
-        out: list[ir.Param] = []
-        if isinstance(cell, spec.JordanCell):
-            o = cell.output_size
-            out.append(p(f"{prefix}.Wx_h", (h, input_size), init.input, "input -> hidden",
-                         scale=init.scale))
-            out.append(p(f"{prefix}.Wy_h", (h, o), init.recurrent,
-                         "fed-back output (context) -> hidden", scale=init.scale))
-            if cell.bias:
-                out.append(self._bias(f"{prefix}.b_h", h, init.bias, "hidden bias", init.scale, h))
-            out.append(p(f"{prefix}.Wo", (o, h), init.input, "hidden -> output",
-                         scale=init.scale))
-            if cell.bias:
-                out.append(self._bias(f"{prefix}.bo", o, init.bias, "output bias", init.scale, h))
-            return tuple(out)
-        gate_doc = {
-            "h": "hidden", "i": "input gate", "f": "forget gate", "g": "candidate cell",
-            "o": "output gate", "z": "update gate", "r": "reset gate", "n": "candidate state",
-        }
-        for g in ir.GATES[cell.cell]:
-            out.append(p(f"{prefix}.Wx_{g}", (h, input_size), init.input,
-                         f"input -> {gate_doc[g]}", scale=init.scale))
-            out.append(p(f"{prefix}.Wh_{g}", (h, h), init.recurrent,
-                         f"hidden -> {gate_doc[g]}", scale=init.scale))
-            if cell.bias:
-                if isinstance(cell, spec.LSTMCell) and g == "f":
-                    out.append(ir.Param(f"{prefix}.b_f", (h,), "constant",
-                                        "forget gate bias (starts at forget_bias)",
-                                        value=cell.forget_bias))
-                else:
-                    out.append(self._bias(f"{prefix}.b_{g}", h, init.bias,
-                                          f"{gate_doc[g]} bias", init.scale, h))
-        if isinstance(cell, spec.GRUCell) and cell.bias:
-            out.append(self._bias(f"{prefix}.bhn", h, init.bias,
-                                  "recurrent-side candidate bias", init.scale, h))
-        if isinstance(cell, spec.LSTMCell) and cell.peepholes:
-            for g in ("i", "f", "o"):
-                out.append(ir.Param(f"{prefix}.p_{g}", (h,), "uniform",
-                                    f"peephole cell -> {gate_doc[g]}", scale=init.scale,
-                                    fan_in=h, fan_out=h))
-        return tuple(out)
-
     # ------------------------------------------------------------------ layers, stacks
 
     def layer(self, stack_name: str, index: int, cell: spec.Cell, input_size: int,
               path: SpecPath) -> ir.Layer:
-        h = cell.hidden_size
+        kind = cells.get(cell.cell)  # everything that depends on the cell kind asks its module
         prefix = f"{stack_name}.layers.{index}"
-        step_out = cell.output_size if isinstance(cell, spec.JordanCell) else h
+        step_out = kind.step_output_size(cell)
         directions = ["forward", "backward"] if cell.bidirectional else ["forward"]
         if "merge_mode" in cell.model_fields_set and not cell.bidirectional:
             self.error((*path, "merge_mode"), "merge_mode needs bidirectional: true")
-        if not cell.bias:
-            if isinstance(cell, spec.LSTMCell) and "forget_bias" in cell.model_fields_set:
-                self.error((*path, "forget_bias"), "forget_bias sets the forget-gate bias, and "
-                           "this cell has bias: false")
-            if "bias" in cell.init.model_fields_set:
-                self.error((*path, "init", "bias"), "init.bias has nothing to initialise: this "
-                           "cell has bias: false")
+        cells.check(cell, path, self.error)
+        if not cell.bias and "bias" in cell.init.model_fields_set:
+            self.error((*path, "init", "bias"), "init.bias has nothing to initialise: this "
+                       "cell has bias: false")
         output_size = step_out
         if cell.bidirectional:
             self.use("bidirectional", (*path, "bidirectional"))
             if cell.merge_mode == "concat":
                 output_size = 2 * step_out
-        self.use(cell.cell, path)
-        if isinstance(cell, spec.LSTMCell) and cell.peepholes:
-            self.use("lstm_peepholes", (*path, "peepholes"))
-        if isinstance(cell, spec.GRUCell):
-            self.use(f"gru_{cell.variant}", path)
+        for feature, site in kind.features(cell, path):
+            self.use(feature, site)
         return ir.Layer(
             index=index,
             prefix=prefix,
             path=path,
             cell=cell.cell,
             input_size=input_size,
-            hidden_size=h,
+            hidden_size=cell.hidden_size,
             step_output_size=step_out,
             output_size=output_size,
             bias=cell.bias,
-            settings=cells.get(cell.cell).settings(cell),
+            settings=kind.settings(cell),
             bidirectional=cell.bidirectional,
             merge_mode=cell.merge_mode if cell.bidirectional else "concat",
-            gates=ir.GATES[cell.cell],
-            state_names=ir.STATES[cell.cell],
-            state_sizes=(step_out, step_out) if cell.cell == "jordan"
-            else tuple(h for _ in ir.STATES[cell.cell]),
+            gates=kind.GATES,
+            state_names=kind.STATES,
+            state_sizes=kind.state_sizes(cell),
             directions=tuple(
-                ir.Direction(d, f"{prefix}.{d}", self.cell_params(f"{prefix}.{d}", cell,
-                                                                  input_size))
+                ir.Direction(d, f"{prefix}.{d}",
+                             kind.params(f"{prefix}.{d}", cell, input_size, _MAKE))
                 for d in directions
             ),
         )
@@ -237,8 +168,8 @@ class _Lowering:
                            "a copy bridge needs a unidirectional encoder; use kind: dense")
             elif enc.cell != dec.cell or enc.state_sizes != dec.state_sizes:
                 self.error(dec.path, f"a copy bridge needs matching layers: encoder layer "
-                           f"{enc.index} is {_describe(enc)}, decoder layer {dec.index} is "
-                           f"{_describe(dec)}")
+                           f"{enc.index} is {cells.describe(enc)}, decoder layer {dec.index} is "
+                           f"{cells.describe(dec)}")
 
     def decoder_feedback(self, decoder: ir.Stack, head: ir.Head, path: SpecPath) -> None:
         inp = decoder.input
@@ -259,13 +190,6 @@ class _Lowering:
             if layer.bidirectional:
                 self.error((*layer.path, "bidirectional"),
                            "a decoder generates step by step and cannot be bidirectional")
-
-
-def _describe(layer: ir.Layer) -> str:
-    """``gru(32)``, or ``jordan(16, output 4)``: what a copy bridge compares."""
-    if layer.cell == "jordan":
-        return f"jordan({layer.hidden_size}, output {layer.step_output_size})"
-    return f"{layer.cell}({layer.hidden_size})"
 
 
 def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,

@@ -10,19 +10,32 @@ The models know nothing about code generation: :mod:`seqspec.lower` turns a vali
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
+from pydantic import Field, StringConstraints, field_validator
+
+from seqspec import cells
+from seqspec.cells.base import (  # noqa: F401  (re-exported: the spec language's basics)
+    MAX_SIZE,
+    Activation,
+    CellBase,
+    Init,
+    Initializer,
+    MergeMode,
+    OutputActivation,
+    Size,
+    Strict,
 )
 
-#: Sizes above this are refused: they are typos, not models that fit on this planet's machines.
-MAX_SIZE = 1_000_000
+# the cell kinds' spec models under their old names (each is its module's ``Spec``)
+from seqspec.cells.elman import ElmanCell  # noqa: F401
+from seqspec.cells.gru import GRUCell  # noqa: F401
+from seqspec.cells.jordan import JordanCell  # noqa: F401
+from seqspec.cells.lstm import LSTMCell  # noqa: F401
+
 #: A spec whose parameters exceed this count is refused before anything is allocated.
 MAX_PARAMETERS = 2_000_000_000
 #: Sequence lengths above this are refused (generation, windows, truncation).
@@ -30,7 +43,6 @@ MAX_STEPS = 1_000_000
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
-Size = Annotated[int, Field(gt=0, le=MAX_SIZE)]
 Name = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"),
@@ -41,125 +53,13 @@ Text = Annotated[
     StringConstraints(max_length=2000),
     Field(description="Free text; it reaches generated code only as an escaped literal."),
 ]
-Activation = Literal["tanh", "relu", "sigmoid"]
-OutputActivation = Literal["tanh", "relu", "sigmoid", "linear"]
-Initializer = Literal["uniform", "glorot_uniform", "orthogonal", "normal", "zeros"]
-MergeMode = Literal["concat", "sum", "ave", "mul"]
-
-
-class Strict(BaseModel):
-    """Base for every spec model: unknown keys are errors and specs are immutable."""
-
-    # strict: a quoted "100" is not a size and `true` is not 1; YAML already gives numbers and
-    # booleans their types (the loader reads 1e-3 as a float, as YAML 1.2 does).
-    # defer_build: the validators are built once, for Spec, when the first spec is checked.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
-    )
-
-
-# --------------------------------------------------------------------------- initialisers
-
-
-class Init(Strict):
-    """How a layer's parameters are initialised (seeded; see docs/weights.md)."""
-
-    input: Initializer = Field(
-        "glorot_uniform",
-        description="Input-to-hidden matrices Wx (per gate, H x I).",
-    )
-    recurrent: Initializer = Field(
-        "orthogonal",
-        description="Hidden-to-hidden matrices Wh (per gate, H x H); Jordan's Wy too.",
-    )
-    bias: Literal["zeros", "uniform"] = Field("zeros", description="Bias vectors.")
-    scale: float = Field(
-        1.0,
-        gt=0,
-        le=100,
-        description="Multiplies every drawn weight; 'normal' draws N(0, (0.01*scale)^2).",
-    )
 
 
 # --------------------------------------------------------------------------- cells
 
-
-class _CellBase(Strict):
-    hidden_size: Size = Field(description="Number of hidden units H.")
-    bias: bool = Field(True, description="Whether the cell has bias vectors.")
-    bidirectional: bool = Field(
-        False, description="Run a second copy of the cell backwards in time (Graves 2005)."
-    )
-    merge_mode: MergeMode = Field(
-        "concat",
-        description="How the forward and backward outputs are merged: concat ([fw, bw], 2H), "
-        "sum, ave or mul (H). Only with bidirectional: true.",
-    )
-    init: Init = Field(default_factory=Init, description="Parameter initialisers.")
-
-
-class ElmanCell(_CellBase):
-    """Elman / simple RNN: h_t = act(Wx x_t + Wh h_{t-1} + b)."""
-
-    cell: Literal["elman"] = Field(description="The cell kind.")
-    activation: Activation = Field("tanh", description="The hidden nonlinearity.")
-
-
-class JordanCell(_CellBase):
-    """Jordan network: the layer's output y_{t-1}, not h_{t-1}, is fed back.
-
-    s_t = mu * s_{t-1} + y_{t-1}     (context units; y_0 = 0, s_0 = 0)
-    h_t = act(Wx x_t + Wy s_t + b)
-    y_t = output_act(Wo h_t + bo)    (the layer's output, size output_size)
-    """
-
-    cell: Literal["jordan"] = Field(description="The cell kind.")
-    output_size: Size = Field(description="Size of the fed-back output y_t.")
-    activation: Activation = Field("tanh", description="The hidden nonlinearity.")
-    output_activation: OutputActivation = Field(
-        "tanh", description="The nonlinearity of the fed-back output y_t."
-    )
-    context_decay: float = Field(
-        0.0,
-        ge=0.0,
-        lt=1.0,
-        description="mu, the self-loop of the context units (Jordan 1986); 0 = plain y_{t-1}.",
-    )
-
-
-class LSTMCell(_CellBase):
-    """LSTM with forget gate; gate order i, f, g, o.
-
-    i = sig(a_i + p_i*c_{t-1})  f = sig(a_f + p_f*c_{t-1})  g = tanh(a_g)
-    c_t = f*c_{t-1} + i*g       o = sig(a_o + p_o*c_t)      h_t = o*tanh(c_t)
-    (the p terms only with peepholes: true, Gers & Schmidhuber 2000)
-    """
-
-    cell: Literal["lstm"] = Field(description="The cell kind.")
-    peepholes: bool = Field(
-        False,
-        description="Peephole connections: input and forget gates see c_{t-1}, "
-        "the output gate sees c_t.",
-    )
-    forget_bias: float = Field(
-        1.0, ge=-100, le=100, description="Initial value of the forget-gate bias b_f."
-    )
-
-
-class GRUCell(_CellBase):
-    """GRU (Cho 2014); z weights the old state: h_t = z*h_{t-1} + (1-z)*n.
-
-    reset_after:  n = tanh(Wx_n x + b_n + r*(Wh_n h + bhn))   (cuDNN / PyTorch / Keras default)
-    reset_before: n = tanh(Wx_n x + b_n + bhn + Wh_n (r*h))   (Cho 2014, ONNX default)
-    """
-
-    cell: Literal["gru"] = Field(description="The cell kind.")
-    variant: Literal["reset_after", "reset_before"] = Field(
-        "reset_after", description="Where the reset gate applies; see the class docstring."
-    )
-
-
-Cell = Annotated[ElmanCell | JordanCell | LSTMCell | GRUCell, Field(discriminator="cell")]
+#: Any cell kind: the union of every cell module's ``Spec``, told apart by its ``cell:`` key.
+Cell = Annotated[functools.reduce(operator.or_, (m.Spec for m in cells.KINDS.values())),
+                 Field(discriminator="cell")]
 
 
 # --------------------------------------------------------------------------- inputs

@@ -1,20 +1,54 @@
 """Cell kinds: one module per kind (``seqspec/cells/<kind>.py``).
 
-Each module holds everything seqspec knows about its cell kind: its typed IR node
-(``Settings``), gates, states, parameter table, equations and citation, and feature names.
-Backends read a cell's module; nothing else dispatches on the kind.
+Each module holds everything seqspec knows about its cell kind: its spec model (``Spec``), its
+typed IR node (``Settings``), gates, states, parameter table, equations and citation, and
+feature names. The modules are found by listing this package, so adding a kind is adding a
+module (docs/cells.md); nothing else dispatches on the kind.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
-from seqspec.cells import elman, gru, jordan, lstm
+from seqspec import ir
+
+#: What every cell module defines (tests/spec/test_cells.py holds each module to it).
+REQUIRED = ("KIND", "DESCRIPTION", "CITATION", "EQUATIONS", "FEATURES", "GATES", "STATES",
+            "Spec", "Settings", "settings", "params", "state_sizes", "step_output_size",
+            "features")
+
+
+def _discover() -> dict[str, ModuleType]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "KIND"):  # base.py holds what the kinds share
+            found.append(module)
+    # ORDER lists the kinds in the order users meet them (schema, error messages); a module
+    # without it comes after them, by name
+    found.sort(key=lambda m: (getattr(m, "ORDER", 1_000), m.KIND))
+    return {m.KIND: m for m in found}
+
 
 #: Every cell kind by the name the spec's ``cell:`` key uses.
-KINDS: dict[str, ModuleType] = {m.KIND: m for m in (elman, jordan, lstm, gru)}
+KINDS: dict[str, ModuleType] = _discover()
 
 
 def get(kind: str) -> ModuleType:
     """The module of cell kind ``kind``."""
     return KINDS[kind]
+
+
+def describe(layer: ir.Layer) -> str:
+    """``gru(32)``, or what the kind's own ``describe`` says (``jordan(16, output 4)``)."""
+    own = getattr(get(layer.cell), "describe", None)
+    return own(layer) if own is not None else f"{layer.cell}({layer.hidden_size})"
+
+
+def check(cell, path, error) -> None:
+    """The kind's own checks of a spec cell, when it has any (``error(path, message)``)."""
+    own = getattr(get(cell.cell), "check", None)
+    if own is not None:
+        own(cell, path, error)
