@@ -13,21 +13,14 @@ from dataclasses import dataclass
 
 from seqspec.backends.tensorflow.formatting import fmt_call, lit
 
-from seqspec import ir
+from seqspec import cells, ir
+from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import environment
 from seqspec.training import render_predict, render_train
 
-#: Everything the lowering can ask for: every cell, topology, input, head and scheme.
-FEATURES = frozenset(
-    {
-        "many_to_many", "many_to_one", "one_to_many", "seq2seq", "ar_linear", "ar_mlp",
-        "elman", "jordan", "lstm", "gru", "lstm_peepholes", "gru_reset_after",
-        "gru_reset_before", "bidirectional", "variable_length", "features", "embedding",
-        "one_hot", "vector", "dropout", "softmax", "regression", "pooling_last", "pooling_mean",
-        "pooling_max", "bridge_copy", "bridge_dense",
-    }
-)
+#: Every common feature and every cell kind: this backend has code for each.
+FEATURES = supported(cells.KINDS)
 
 #: How each kind of layer runs in Keras: a fused Keras layer or a custom cell.
 _FUSED = {"elman": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "gru_reset_before": "GRU"}

@@ -16,27 +16,14 @@ from typing import Any
 from seqspec.backends.torch.grouping import EXPLICIT, groups, layout
 from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 
-from seqspec import ir
+from seqspec import cells, ir
+from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment
 from seqspec.training import render_predict, render_train
 
-#: Every feature :mod:`seqspec.lower` can report; the torch backend supports all of them.
-FEATURES = frozenset(
-    {
-        # schemes
-        "many_to_many", "many_to_one", "one_to_many", "seq2seq", "ar_linear", "ar_mlp",
-        # cells and their variants
-        "elman", "jordan", "lstm", "lstm_peepholes", "gru", "gru_reset_after", "gru_reset_before",
-        # inputs
-        "features", "embedding", "one_hot", "vector", "variable_length",
-        # topology
-        "bidirectional", "dropout",
-        # heads, pooling, bridges
-        "softmax", "regression", "pooling_last", "pooling_mean", "pooling_max",
-        "bridge_copy", "bridge_dense",
-    }
-)
+#: Every common feature and every cell kind: this backend has code for each.
+FEATURES = supported(cells.KINDS)
 
 
 def _wrap(text: str) -> list[str]:
