@@ -11,7 +11,7 @@ import pytest
 
 from seqspec import check as check_mod
 from seqspec.api import lower_file
-from seqspec.check_compare import compare_arrays, tolerance, weight_scale
+from seqspec.check.compare import compare_arrays, tolerance, weight_scale
 from seqspec.testing import make_inputs
 from seqspec.weights import random_weights, save_npz
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqspec.check_compare import compare_arrays, compare_results, summarize, tolerance
+from seqspec.check.compare import compare_arrays, compare_results, summarize, tolerance
 
 PAIR = ("numpy", "torch")
 

@@ -22,7 +22,7 @@ from spec_strategies import specs
 
 import seqspec
 from seqspec.check import output_shape
-from seqspec.check_compare import compare_results
+from seqspec.check.compare import compare_results
 from seqspec.testing import make_inputs, output_cotangent
 from seqspec.weights import random_weights
 

@@ -1,4 +1,4 @@
-"""The per-backend worker of ``seqspec check``: ``python -m seqspec.check_worker REQUEST.json``.
+"""The per-backend worker of ``seqspec check``: ``python -m seqspec.check.worker REQUEST.json``.
 
 ``seqspec check`` starts one worker process per backend, so one framework's global settings
 (thread pools, TF32, determinism flags, default dtypes) never reach another. The request names
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run every job of the request; write the status file; exit 0 unless the request is bad."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m seqspec.check_worker REQUEST.json", file=sys.stderr)
+        print("usage: python -m seqspec.check.worker REQUEST.json", file=sys.stderr)
         return 2
     request = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     statuses: dict[str, dict[str, Any]] = {}

@@ -4,9 +4,9 @@ For each spec, ``check`` draws one set of canonical weights (:func:`seqspec.weig
 every parameter non-zero), one batch of inputs (:func:`seqspec.testing.make_inputs`, with variable
 lengths and garbage padding where the spec allows) and one output cotangent ``G``; compiles the
 spec for each requested backend into a temporary folder; runs every backend's runner in its own
-process (:mod:`seqspec.check_worker`), so no framework's global settings leak into another's;
+process (:mod:`seqspec.check.worker`), so no framework's global settings leak into another's;
 and compares outputs, final states and the gradients of ``sum(outputs * G)`` between every pair
-of backends, the NumPy reference first. Tolerances: :mod:`seqspec.check_compare`, docs/check.md.
+of backends, the NumPy reference first. Tolerances: :mod:`seqspec.check.compare`, docs/check.md.
 
 A backend whose framework is not importable is "skipped (not installed)", one that cannot
 compile a feature the spec uses is "skipped (unsupported: ...)"; neither ever counts as passed.
@@ -30,14 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqspec.registry import BUILTIN
+
 if TYPE_CHECKING:  # numpy and the comparisons load when a check runs: the CLI stays light
     import numpy as np
 
     from seqspec import ir
-    from seqspec.check_compare import Comparison
+    from seqspec.check.compare import Comparison
 
 REFERENCE = "numpy"
-ALL_BACKENDS = ("numpy", "torch", "tensorflow", "onnx")
+#: The built-in backends (one list: :data:`seqspec.registry.BUILTIN`) and the ONNX export.
+ALL_BACKENDS = (*BUILTIN, "onnx")
 ONNX = {"framework": "onnxruntime", "runner": "seqspec.onnx.runner"}
 MAX_LISTED = 12  # rows outside tolerance listed in the text report (--verbose: all)
 
@@ -85,7 +88,7 @@ class SpecReport:
     problems: list[str] = field(default_factory=list)  # the spec itself is invalid
     weights: str = ""  # the --weights file, or "" for check's own random weights
     inputs: str = ""  # the --inputs file, or "" for check's own random inputs
-    tolerance_scale: float = 1.0  # check_compare.weight_scale of the weights and inputs
+    tolerance_scale: float = 1.0  # compare.weight_scale of the weights and inputs
 
     def failures(self, strict: bool = False) -> list[str]:
         """Why this spec fails the check (empty: it passes)."""
@@ -205,7 +208,7 @@ def _run_worker(name: str, settings: dict[str, str], items: list[tuple[BackendRu
     reason = f"the {name} worker reported nothing for this spec"
     try:
         with open(log_path, "wb") as log:
-            subprocess.run([sys.executable, "-m", "seqspec.check_worker", str(request_path)],
+            subprocess.run([sys.executable, "-m", "seqspec.check.worker", str(request_path)],
                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
                            timeout=timeout, check=False)
         statuses = json.loads(status_path.read_text(encoding="utf-8"))
@@ -240,7 +243,7 @@ def _load_result(path: str) -> dict[str, dict[str, np.ndarray]]:
 
 
 def _compare(report: SpecReport) -> None:
-    from seqspec.check_compare import compare_results
+    from seqspec.check.compare import compare_results
 
     ran = [r for r in report.runs if r.status == "ok"]
     ref = next((r for r in ran if r.name == REFERENCE), ran[0] if ran else None)
@@ -332,12 +335,12 @@ def check(specs: list[str | os.PathLike[str]], backends: tuple[str, ...] = ALL_B
 
     ``weights`` and ``inputs`` (``.npz``, one spec only) replace the random weights and
     inputs: the check then runs on the artifact that ships, with tolerances scaled by
-    :func:`~seqspec.check_compare.weight_scale`.
+    :func:`~seqspec.check.compare.weight_scale`.
     """
     import zipfile
 
     from seqspec.api import _lower
-    from seqspec.check_compare import weight_scale
+    from seqspec.check.compare import weight_scale
     from seqspec.errors import SpecError
     from seqspec.testing import make_inputs, output_cotangent
     from seqspec.weights import random_weights, save_npz
@@ -430,7 +433,7 @@ def format_text(report: SpecReport, verbose: bool = False, strict: bool = False)
             lines.append(f"  WARNING: {run.name}'s weights were deliberately corrupted "
                          f"({run.corrupted}) by SEQSPEC_CHECK_CORRUPT")
     if report.comparisons:
-        from seqspec.check_compare import summarize
+        from seqspec.check.compare import summarize
 
         rows = report.comparisons if verbose else summarize(report.comparisons)
         failing = [] if verbose else [c for c in report.comparisons if not c.passed]
