@@ -33,7 +33,9 @@ from seqspec.importers.common import (
     identifier,
     split_gates,
 )
-from seqspec.onnx.layers import ONNX_GATES, ONNX_PEEPHOLES, ONNX_RNN_ACTIVATIONS
+from seqspec.onnx import cells as exporters
+from seqspec.onnx.cells.elman import ONNX_RNN_ACTIVATIONS
+from seqspec.onnx.cells.lstm import ONNX_PEEPHOLES
 
 RECURRENT = {"RNN": "elman", "LSTM": "lstm", "GRU": "gru"}
 #: Operators that carry weights of their own: before the stack or between its layers they are
@@ -896,7 +898,7 @@ def _layer_weights(layer: _Layer, k: int) -> dict[str, np.ndarray]:
     names = ["forward", "backward"] if layer.bidirectional else ["forward"]
     out: dict[str, np.ndarray] = {}
     for direction, (rec, d) in zip(names, halves, strict=True):
-        gates = ONNX_GATES[rec.cell]
+        gates = exporters.get(rec.cell).ONNX_GATES  # the exporter's order, read back
         wx = split_gates(rec.w[d], gates)
         wh = split_gates(rec.r[d], gates)
         bias, bhn = None, None

@@ -33,16 +33,22 @@ MAX_WEIGHT_BYTES = 2**31 - 2**26
 def unsupported(model: ir.Model) -> list[Problem]:
     """What in ``model`` the exporter cannot express, each at its spec path (empty: all fine).
 
-    Every cell, topology, input, head and scheme of the spec language has an exact ONNX form
-    (standard RNN/LSTM/GRU operators or a Scan). What remains is size: float32 weights over
-    2 GiB do not fit in one protobuf.
+    Every topology, input, head and scheme of the spec language has an exact ONNX form, and so
+    has every cell kind with an exporter in :mod:`seqspec.onnx.cells` (a standard RNN/LSTM/GRU
+    operator or a Scan). What remains is size: float32 weights over 2 GiB do not fit in one
+    protobuf.
     """
+    from seqspec.onnx import cells
+
+    problems = [Problem(layer.path, f"the ONNX exporter has no {layer.cell} layer")
+                for stack in model.stacks for layer in stack.layers
+                if layer.cell not in cells.KINDS]
     size = model.parameter_count * 4
     if size > MAX_WEIGHT_BYTES:
-        return [Problem(("model",), f"the float32 weights take {size:,} bytes; an ONNX file "
-                        f"holds at most {MAX_WEIGHT_BYTES:,} without external data, which "
-                        "seqspec's exporter does not write")]
-    return []
+        problems.append(Problem(("model",), f"the float32 weights take {size:,} bytes; an ONNX "
+                                f"file holds at most {MAX_WEIGHT_BYTES:,} without external "
+                                "data, which seqspec's exporter does not write"))
+    return problems
 
 
 def export(model: ir.Model, weights: Mapping[str, np.ndarray]) -> onnx.ModelProto:

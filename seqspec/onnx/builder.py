@@ -1,14 +1,8 @@
 """Lower a normalized model (:mod:`seqspec.ir`) and its canonical weights to an ONNX graph.
 
-Standard operators are used wherever they compute the spec's function exactly:
-
-* Elman -> ``RNN`` (one activation per direction: Tanh, Relu or Sigmoid);
-* LSTM -> ``LSTM``, gate blocks reordered i,f,g,o -> i,o,f,c, peepholes in ``P`` as p_i,p_o,p_f;
-* GRU -> ``GRU``, blocks z,r,n, ``linear_before_reset`` = 1 (reset_after) or 0 (reset_before),
-  ``bhn`` in the recurrent half of ``B`` (rnn-semantics.md section 14).
-
-(the layers are in :mod:`seqspec.onnx.layers`). A Jordan layer (no ONNX operator feeds a
-layer's *output* back) is a ``Scan`` over time. Variable
+Each cell kind has its exporter in :mod:`seqspec.onnx.cells`: a standard operator wherever
+it computes the spec's function exactly (Elman ``RNN``, LSTM ``LSTM``, GRU ``GRU``), else a
+``Scan`` over time (Jordan: no ONNX operator feeds a layer's *output* back). Variable
 lengths use ``sequence_lens`` (right padding; onnxruntime zeroes Y past a sequence's length and
 runs the reverse direction over the valid part only). Left-padded batches are re-aligned to right
 padding with ``ReverseSequence`` on the way in, and back on the way out. Every layer works
@@ -26,8 +20,9 @@ import onnx
 from onnx import helper
 
 from seqspec import __version__, ir
+from seqspec.onnx import cells
 from seqspec.onnx.graph import FLOAT, INT64, OPSET, Graph
-from seqspec.onnx.layers import Seq, jordan_layer, standard_layer, zeros_like_batch
+from seqspec.onnx.layers import Seq, zeros_like_batch
 
 INT64_MIN = -(2**63)
 
@@ -170,7 +165,7 @@ class Exporter:
         finals: list[str] = []
         states: dict[str, str] = {}
         for layer in stack.layers:
-            build = jordan_layer if layer.cell == "jordan" else standard_layer
+            build = cells.get(layer.cell).layer
             outs, layer_states = build(self.g, self.w, layer, x, seq, init)
             states.update(layer_states)
             finals = [layer_states[f"{d.prefix}.{layer.state_names[0]}"]
