@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from seqspec import cells
 from seqspec.importers.common import (
     Imported,
     SourceError,
@@ -266,7 +267,7 @@ def _layer_weights(rec: _Recurrent, j: int, k: int) -> dict[str, np.ndarray]:
             bias = {g: bi[g] + bh[g] for g in gates}  # only the sum matters
             if rec.cell == "gru":  # bias_hh_n sits inside r * (...): it is bhn
                 bias["n"], bhn = bi["n"], bh["n"]
-        canonical = ("z", "r", "n") if rec.cell == "gru" else gates
+        canonical = cells.get(rec.cell).GATES  # torch's GRU blocks are r, z, n; the spec's z, r, n
         out.update(direction_weights(f"encoder.layers.{k}.{direction}", canonical, wx, wh,
                                      bias, bhn))
     return out
