@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from seqspec import ir
+from seqspec.errors import SpecPath
+
+if TYPE_CHECKING:
+    from seqspec.cells.base import CellBase
 
 #: What every cell module defines (tests/spec/test_cells.py holds each module to it).
 REQUIRED = ("KIND", "DESCRIPTION", "CITATION", "EQUATIONS", "FEATURES", "GATES", "STATES",
@@ -47,7 +53,7 @@ def describe(layer: ir.Layer) -> str:
     return own(layer) if own is not None else f"{layer.cell}({layer.hidden_size})"
 
 
-def check(cell, path, error) -> None:
+def check(cell: CellBase, path: SpecPath, error: Callable[[SpecPath, str], None]) -> None:
     """The kind's own checks of a spec cell, when it has any (``error(path, message)``)."""
     own = getattr(get(cell.cell), "check", None)
     if own is not None:

@@ -3,6 +3,7 @@ Schmidhuber 2000)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,7 +93,7 @@ def features(cell: Spec, path: SpecPath) -> list[tuple[str, SpecPath]]:
     return out
 
 
-def check(cell: Spec, path: SpecPath, error) -> None:
+def check(cell: Spec, path: SpecPath, error: Callable[[SpecPath, str], None]) -> None:
     """forget_bias initialises b_f: meaningless without biases."""
     if not cell.bias and "forget_bias" in cell.model_fields_set:
         error((*path, "forget_bias"), "forget_bias sets the forget-gate bias, and this cell "
