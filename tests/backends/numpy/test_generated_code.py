@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
 GOLDEN = ROOT / "tests" / "golden"
-ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy"}
+ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy", "numpy_runtime"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
