@@ -47,9 +47,8 @@ _REFERENCES = {
     " A. Graves, J. Schmidhuber, Framewise phoneme classification with bidirectional LSTM (2005).",
     "seq2seq": "I. Sutskever, O. Vinyals, Q. Le, Sequence to sequence learning (2014).",
     "dropout": "N. Srivastava et al., Dropout: a simple way to prevent overfitting (2014).",
-    "bptt": "P. Werbos, Backpropagation through time: what it does and how to do it (1990);"
-    " R. Williams, J. Peng, An efficient gradient-based algorithm for on-line training of"
-    " recurrent network trajectories (1990).",
+    "bptt": "P. Werbos, Backpropagation through time (1990); truncated: R. Williams, J. Peng"
+    " (1990).",
     "ar": "G. Box, G. Jenkins, Time series analysis: forecasting and control (1970).",
 }
 
