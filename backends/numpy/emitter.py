@@ -142,7 +142,17 @@ def context(model: ir.Model) -> dict[str, Any]:
             if cell not in cells:
                 cells.append(cell)
     stacks = list(model.stacks)
+    # Config values the generated code reads, which a user may change without new weights
+    editable = [f"{s.name}_dropout" for s in stacks if "dropout" in model.features]
+    editable += [f"{s.name}_padding" for s in stacks if s.input.variable_length]
+    if model.bridge is not None and model.bridge.kind == "dense":
+        editable.append("bridge_activation")
+    if model.scheme in ("one_to_many", "seq2seq"):
+        editable.append("max_length")
+    if model.ar is not None and model.ar.kind == "mlp":
+        editable.append("activation")
     return {
+        "editable": editable,
         "model": model,
         "summary": f"a seqspec {model.scheme.replace('_', '-')} model.",
         "description": _wrap(model.description),
