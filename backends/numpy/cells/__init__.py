@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import cache
 from types import ModuleType
 
 
+@cache
 def hooks() -> dict[str, ModuleType]:
     """Every hook module of this package, by cell kind."""
     found: dict[str, ModuleType] = {}

@@ -131,10 +131,28 @@ def test_model_py_defines_nothing_unused(example, compiled_dir):
     assert unused == []
 
 
-def test_every_runtime_definition_is_used_by_some_spec(compiled_dir):
+REGRESSION_DECODER = """\
+seqspec: 1
+name: regression_decoder
+model:
+  scheme: one_to_many
+  input: {kind: vector, size: 3}
+  decoder:
+    input: {kind: features, size: 2}
+    layers: [{cell: gru, hidden_size: 4}]
+  head: {kind: regression, outputs: 2}
+  max_length: 5
+"""
+
+
+def test_every_runtime_definition_is_used_by_some_spec(compiled_dir, tmp_path):
     folders = [compiled_dir(e, "numpy") for e in EXAMPLES]
-    # decode_values: free decoding of a regression decoder, which no example has
     assert testing.unreferenced_runtime_definitions(folders) == ["numpy_runtime.py:decode_values"]
+    # decode_values: free decoding of a regression decoder, which no example has
+    spec = tmp_path / "regression_decoder.yaml"
+    spec.write_text(REGRESSION_DECODER)
+    seqspec.compile_spec(spec, "numpy", tmp_path / "out")
+    assert testing.unreferenced_runtime_definitions([*folders, tmp_path / "out"]) == []
 
 
 def test_unreferenced_definitions_finds_a_dead_helper(tmp_path):
