@@ -6,6 +6,7 @@ dataclass lists the same fields (docs/generated-api.md), so both live here, once
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import os
@@ -30,7 +31,28 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
     path = Path(model_dir) / "model.py"
     if not path.is_file():
         raise FileNotFoundError(f"no generated model at {path}")
-    name = module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}"
+    # model.py imports its backend's runtime (numpy_runtime.py, ...) from its own folder: load
+    # that file fresh under its module name first, so this folder's copy is the one imported
+    # (never one of another folder, and nothing is put on sys.path).
+    for runtime in sorted(Path(model_dir).glob("*_runtime.py")):
+        if runtime.stem in _imported_modules(path):
+            _load(runtime.stem, runtime)
+    return _load(module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}", path)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The top-level names of the modules that the Python file ``path`` imports."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+    return names
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    """Execute the file ``path`` as a fresh module ``name`` (replacing any module of that name)."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")

@@ -6,6 +6,11 @@ garbage, not zeros, so any leak of padding into a valid result shows up as a mis
 
 from __future__ import annotations
 
+import ast
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
 import numpy as np
 
 from seqspec import ir
@@ -83,3 +88,90 @@ def output_cotangent(outputs_shape: tuple[int, ...], seed: int = 1,
                      dtype: str = "float64") -> np.ndarray:
     """A fixed random projection G: the compared loss is sum(outputs * G)."""
     return np.random.default_rng(seed).normal(size=outputs_shape).astype(dtype)
+
+
+def _top_level_names(node: ast.stmt) -> list[str]:
+    """The names a top-level statement defines (def, class, assignment targets)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = [node.target]
+    names: list[str] = []
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                names.append(sub.id)
+    return [n for n in names if not (n.startswith("__") and n.endswith("__"))]
+
+
+def _references(tree: ast.Module) -> list[tuple[int, str]]:
+    """(index of the top-level statement it is in, name) for every name a module reads.
+
+    A name counts when it is loaded (``x``), read as an attribute (``module.x``) or imported
+    (``from module import x``); a module's own docstrings and comments never count.
+    """
+    found: list[tuple[int, str]] = []
+    for index, statement in enumerate(tree.body):
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load | ast.Del):
+                found.append((index, node.id))
+            elif isinstance(node, ast.Attribute):
+                found.append((index, node.attr))
+            elif isinstance(node, ast.ImportFrom):
+                found += [(index, alias.name) for alias in node.names]
+    return found
+
+
+def _definitions(folder: Path) -> tuple[list[tuple[str, str, int]], dict[str, list]]:
+    """Every top-level definition (file, name, statement index) and each file's references."""
+    definitions, references = [], {}
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        references[path.name] = _references(tree)
+        for index, statement in enumerate(tree.body):
+            definitions += [(path.name, name, index) for name in _top_level_names(statement)]
+    return definitions, references
+
+
+def _referenced(name: str, file: str, index: int, references: dict[str, list]) -> bool:
+    """Whether any file reads ``name``, outside the statement that defines it."""
+    return any(
+        ref == name and (other != file or at != index)
+        for other, refs in references.items() for at, ref in refs
+    )
+
+
+def unreferenced_definitions(folder: str | os.PathLike[str]) -> list[str]:
+    """``file:name`` of every top-level definition in a compiled folder that nothing reads.
+
+    Every ``.py`` file of ``folder`` is parsed; a definition (def, class, assignment) counts as
+    referenced when any file of the folder reads its name outside the definition itself. The
+    backend's runtime modules (``*_runtime.py``) are the same for every spec, so a model that
+    leaves some of their definitions unused is fine: check them with
+    :func:`unreferenced_runtime_definitions` over several compiled folders instead.
+    """
+    definitions, references = _definitions(Path(folder))
+    return [
+        f"{file}:{name}" for file, name, index in definitions
+        if not file.endswith("_runtime.py") and not _referenced(name, file, index, references)
+    ]
+
+
+def unreferenced_runtime_definitions(folders: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """``file:name`` of every runtime definition that no file of any of ``folders`` reads.
+
+    ``folders`` are compiled folders of one backend (every example, say); a runtime definition
+    is referenced when a file of any of them, its runtime included, reads it.
+    """
+    unused: dict[str, set[str]] | None = None
+    for folder in folders:
+        definitions, references = _definitions(Path(folder))
+        here = {
+            f"{file}:{name}" for file, name, index in definitions
+            if file.endswith("_runtime.py") and not _referenced(name, file, index, references)
+        }
+        unused = here if unused is None else unused & here
+    return sorted(unused or ())

@@ -1,131 +1,104 @@
-"""Render the NumPy ``model.py`` from the normalized model.
+"""Render the NumPy ``model.py`` and ``numpy_runtime.py`` from the normalized model.
 
-Everything the templates need is worked out here from the IR: which cell classes to emit, how
-each layer is built, the ``Config`` fields, the references. Templates only loop and branch over
-these values; spec text reaches them only through the filters of :mod:`seqspec.render`.
+``numpy_runtime.py`` is rendered without the model: it is the same, byte for byte, for every
+spec. ``model.py`` holds what depends on the spec, and imports exactly the runtime names it
+uses. Everything the templates need is worked out here from the IR; what is particular to a
+cell kind comes from its hook module in ``cells/`` (found there, never dispatched on here).
+Templates only loop and branch over these values; spec text reaches them only through the
+filters of :mod:`seqspec.render`.
 """
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from seqspec import cells, ir
+from seqspec import ir
+from seqspec.backends.numpy.cells import hooks
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment, ident, pyrepr
 from seqspec.training import render_predict, render_train
 
-#: Every common feature and every cell kind: this backend has code for each.
-FEATURES = supported(cells.KINDS)
+#: Every common feature and every cell kind this backend has a hook for.
+FEATURES = supported(hooks())
 
-#: The class of the generated file that implements each cell kind.
-CELL_CLASSES = ("Elman", "Jordan", "LSTM", "PeepholeLSTM", "GRU", "GRUResetBefore")
+#: The runtime module's name: model.py imports it from its own folder.
+RUNTIME = "numpy_runtime"
 
 _REFERENCES = {
-    "elman": "J. L. Elman, Finding structure in time, Cognitive Science 14 (1990).",
-    "jordan": "M. I. Jordan, Serial order: a parallel distributed processing approach (1986).",
-    "LSTM": "S. Hochreiter, J. Schmidhuber, Long short-term memory, Neural Computation 9 (1997);"
-    " F. Gers, J. Schmidhuber, F. Cummins, Learning to forget (2000).",
-    "PeepholeLSTM": "F. Gers, J. Schmidhuber, Recurrent nets that time and count (2000).",
-    "gru": "K. Cho et al., Learning phrase representations using RNN encoder-decoder (2014).",
     "bidirectional": "M. Schuster, K. Paliwal, Bidirectional recurrent neural networks (1997);"
     " A. Graves, J. Schmidhuber, Framewise phoneme classification with bidirectional LSTM (2005).",
     "seq2seq": "I. Sutskever, O. Vinyals, Q. Le, Sequence to sequence learning (2014).",
     "dropout": "N. Srivastava et al., Dropout: a simple way to prevent overfitting (2014).",
-    "bptt": "P. Werbos, Backpropagation through time: what it does and how to do it (1990);"
-    " R. Williams, J. Peng, An efficient gradient-based algorithm for on-line training of"
-    " recurrent network trajectories (1990).",
-    "clip": "R. Pascanu, T. Mikolov, Y. Bengio, On the difficulty of training recurrent neural"
-    " networks (2013).",
+    "bptt": "P. Werbos, Backpropagation through time (1990); truncated: R. Williams, J. Peng"
+    " (1990).",
     "ar": "G. Box, G. Jenkins, Time series analysis: forecasting and control (1970).",
 }
 
 
 @dataclass(frozen=True)
 class LayerBuild:
-    """How the generated code builds one layer: a cell per direction, then the merge."""
+    """How the generated code builds one layer: make_layer(...) and a comment."""
 
     cls: str
     comment: str
     args: tuple[str, ...]  # the arguments of make_layer(...), as code
 
 
+@dataclass(frozen=True)
+class CellClass:
+    """One cell class model.py defines, and the template that renders it."""
+
+    cls: str
+    template: str
+
+
 def cell_class(layer: ir.Layer) -> str:
     """The generated class that runs ``layer``'s cell."""
-    if layer.cell == "lstm":
-        return "PeepholeLSTM" if layer.peepholes else "LSTM"
-    if layer.cell == "gru":
-        return "GRU" if layer.gru_variant == "reset_after" else "GRUResetBefore"
-    return "Elman" if layer.cell == "elman" else "Jordan"
+    return hooks()[layer.cell].class_name(layer)
 
 
-def _layer_build(layer: ir.Layer) -> LayerBuild:
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    if layer.cell == "elman":
-        kwargs = (("activation", layer.activation),)
-    elif layer.cell == "jordan":
-        kwargs = (
-            ("activation", layer.activation),
-            ("output_activation", layer.output_activation),
-            ("context_decay", layer.context_decay),
-        )
-    size = f"{layer.cell}({layer.hidden_size})"
-    if layer.cell == "jordan":
-        size = f"jordan({layer.hidden_size}, output {layer.step_output_size})"
-    text = f"{size}, {layer.input_size} -> {layer.output_size} per step"
+def _layer_build(stack: ir.Stack, k: int, layer: ir.Layer) -> LayerBuild:
+    hook = hooks()[layer.cell]
+    size = f"{layer.cell}({layer.hidden_size}"
+    if layer.step_output_size != layer.hidden_size:
+        size += f", output {layer.step_output_size}"
+    text = f"{size}), {layer.input_size} -> {layer.output_size} per step"
     if layer.bidirectional:
         text += f", bidirectional ({layer.merge_mode})"
-    cls = cell_class(layer)
+    cls = hook.class_name(layer)
     args = [ident(cls), "w", pyrepr(layer.prefix), "dt"]
     if layer.bidirectional:
-        args += ['("forward", "backward")', pyrepr(layer.merge_mode)]
-    args += [f"{ident(k)}={pyrepr(v)}" for k, v in kwargs]
+        args.append(f"merge=CONFIG.{ident(stack.name)}_merge_modes[{k}]")
+    args += [f"{ident(k)}={pyrepr(v)}" for k, v in hook.options(layer).items()]
     return LayerBuild(cls=cls, comment=text, args=tuple(args))
 
 
-def _references(model: ir.Model, classes: list[str]) -> list[str]:
+def _references(model: ir.Model) -> list[str]:
     """The docstring's numbered list of references, one line each (no spec text in them)."""
-    keys: list[str] = []
-    cells = {layer.cell for stack in model.stacks for layer in stack.layers}
-    for key in ("elman", "jordan"):
-        if key in cells:
-            keys.append(key)
-    keys += [c for c in ("LSTM", "PeepholeLSTM") if c in classes]
-    if "gru" in cells:
-        keys.append("gru")
-    if "bidirectional" in model.features:
-        keys.append("bidirectional")
+    texts: list[str] = [_REFERENCES["ar"]] if model.ar is not None else []
+    for stack in model.stacks:
+        for layer in stack.layers:
+            text = hooks()[layer.cell].reference(layer)
+            if text not in texts:
+                texts.append(text)
+    for key in ("bidirectional", "dropout"):
+        if key in model.features:
+            texts.append(_REFERENCES[key])
     if model.scheme == "seq2seq":
-        keys.append("seq2seq")
-    if "dropout" in model.features:
-        keys.append("dropout")
-    keys += ["bptt", "clip"] if model.stacks else ["clip"]
-    if model.ar is not None:
-        keys.insert(0, "ar")
+        texts.append(_REFERENCES["seq2seq"])
+    if model.stacks:
+        texts.append(_REFERENCES["bptt"])
     lines = []
-    for number, key in enumerate(keys, start=1):
-        wrapped = textwrap.wrap(_REFERENCES[key], width=90)
+    for number, text in enumerate(texts, start=1):
+        wrapped = textwrap.wrap(text, width=90)
         lines.append(f"    {number}. {wrapped[0]}")
         lines += [f"       {more}" for more in wrapped[1:]]
     return lines
-
-
-def _activations(model: ir.Model) -> list[str]:
-    """Nonlinearities that the helpers must provide (beyond the cells' own sigmoid/tanh)."""
-    used: set[str] = set()
-    for stack in model.stacks:
-        for layer in stack.layers:
-            if layer.cell in ("elman", "jordan"):
-                used.add(layer.activation)
-            if layer.cell == "jordan":
-                used.add(layer.output_activation)
-    if model.bridge is not None and model.bridge.kind == "dense":
-        used.add(model.bridge.activation)
-    if model.ar is not None and model.ar.kind == "mlp":
-        used.update((model.ar.activation, "linear"))
-    return [a for a in ("tanh", "sigmoid", "relu", "linear") if a in used]
 
 
 def _wrap(text: str) -> list[str]:
@@ -145,41 +118,85 @@ def _wrap(text: str) -> list[str]:
 
 def context(model: ir.Model) -> dict[str, Any]:
     """Everything the templates read."""
-    layers = {s.name: [_layer_build(layer) for layer in s.layers] for s in model.stacks}
-    classes = [
-        c for c in CELL_CLASSES
-        if any(b.cls == c for builds in layers.values() for b in builds)
-    ]
+    layers = {
+        s.name: [_layer_build(s, k, layer) for k, layer in enumerate(s.layers)]
+        for s in model.stacks
+    }
+    cells: list[CellClass] = []
+    for stack in model.stacks:
+        for layer in stack.layers:
+            cell = CellClass(cell_class(layer), hooks()[layer.cell].TEMPLATE)
+            if cell not in cells:
+                cells.append(cell)
     stacks = list(model.stacks)
-    any_tokens = any(s.input.kind == "tokens" for s in stacks)
+    # Config values the generated code reads, which a user may change without new weights
+    editable = [f"{s.name}_dropout" for s in stacks if "dropout" in model.features]
+    editable += [f"{s.name}_padding" for s in stacks if s.input.variable_length]
+    if model.bridge is not None and model.bridge.kind == "dense":
+        editable.append("bridge_activation")
+    if model.scheme in ("one_to_many", "seq2seq"):
+        editable.append("max_length")
+    if model.ar is not None and model.ar.kind == "mlp":
+        editable.append("activation")
     return {
+        "editable": editable,
         "model": model,
         "summary": f"a seqspec {model.scheme.replace('_', '-')} model.",
         "description": _wrap(model.description),
         "params": model.params,
         "config": config_fields(model),
-        "references": _references(model, classes),
-        "classes": classes,
-        "activations": _activations(model),
+        "references": _references(model),
+        "cells": cells,
         "layers": layers,
         "stacks": stacks,
-        "one_hot": any(s.input.encoding == "one_hot" for s in stacks),
-        "embedding": any(s.input.encoding == "embedding" for s in stacks),
-        "tokens": any_tokens,
-        "variable_length": any(s.input.variable_length for s in stacks),
         "bidirectional": "bidirectional" in model.features,
+        "merge_config": "bidirectional" in model.features,
         "dropout": "dropout" in model.features,
-        "merges": sorted({layer.merge_mode for s in stacks for layer in s.layers
-                          if layer.bidirectional}),
         "incremental": all(
             not layer.bidirectional for s in stacks for layer in s.layers
         ),
     }
 
 
+@cache
+def runtime() -> str:
+    """The text of ``numpy_runtime.py``: rendered without any model, the same for every spec."""
+    return environment("seqspec.backends.numpy").get_template("numpy_runtime.py.j2").render()
+
+
+@cache
+def runtime_names() -> frozenset[str]:
+    """The top-level names ``numpy_runtime.py`` defines."""
+    names: set[str] = set()
+    for node in ast.parse(runtime()).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return frozenset(names)
+
+
+def runtime_import(text: str) -> str:
+    """The one import of model.py from the runtime: every runtime name ``text`` reads."""
+    tree = ast.parse(text)
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    used = {
+        node.id for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    # isort's order (ruff's I rule): CONSTANTS, then Classes, then functions
+    names = sorted((used & runtime_names()) - defined,
+                   key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+    line = f"from {RUNTIME} import {', '.join(names)}"
+    if len(line) <= 100:
+        return line
+    return "\n".join([f"from {RUNTIME} import (", *(f"    {n}," for n in names), ")"])
+
+
 def emit(model: ir.Model) -> dict[str, str]:
-    """The generated files: the standalone ``model.py``, ``train.py`` and ``predict.py``."""
+    """The generated files: ``model.py``, ``numpy_runtime.py``, ``train.py``, ``predict.py``."""
     env = environment("seqspec.backends.numpy")
     text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
+    text = text.replace("\nRUNTIME_IMPORT\n", f"\n{runtime_import(text)}\n", 1)
+    return {"model.py": text, f"{RUNTIME}.py": runtime(), "train.py": render_train(env, model),
             "predict.py": render_predict(env, model)}

@@ -23,6 +23,13 @@ def load_module(model_dir: str | os.PathLike[str]) -> ModuleType:
     return import_model(model_dir, prefix="_seqspec_numpy_model")
 
 
+def load_runtime(model_dir: str | os.PathLike[str]) -> ModuleType:
+    """The ``numpy_runtime`` module of a compiled folder, as its model.py imports it."""
+    module = import_model(model_dir, prefix="_seqspec_numpy_model")
+    sys.modules.pop(module.__name__, None)
+    return sys.modules["numpy_runtime"]
+
+
 def run(model_dir: str | os.PathLike[str], weights: Mapping[str, np.ndarray],
         inputs: Mapping[str, Any], d_outputs: np.ndarray | None = None,
         dtype: str = "float64") -> dict[str, dict[str, np.ndarray]]:

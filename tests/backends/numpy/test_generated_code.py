@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
 GOLDEN = ROOT / "tests" / "golden"
-ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy"}
+ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy", "numpy_runtime"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
@@ -46,6 +46,8 @@ def test_generated_code_is_lint_clean(compiled_dir, tmp_path):
     for example in EXAMPLES:  # one folder, one ruff run: fast
         target = tmp_path / f"{example.stem}.py"
         target.write_bytes((compiled_dir(example, "numpy") / "model.py").read_bytes())
+    runtime = compiled_dir(EXAMPLES[0], "numpy") / "numpy_runtime.py"
+    (tmp_path / "numpy_runtime.py").write_bytes(runtime.read_bytes())
     result = subprocess.run(
         [ruff, "check", "--isolated", "--select", "E,F,W,I,UP,B,SIM", "--line-length", "100",
          "--target-version", "py310", str(tmp_path)],
@@ -78,6 +80,7 @@ STANDALONE = textwrap.dedent("""
     import importlib.util, sys
     import numpy as np
     sys.modules["seqspec"] = None  # any `import seqspec` now raises ImportError
+    sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0])  # numpy_runtime.py, beside model.py
     spec = importlib.util.spec_from_file_location("standalone_model", sys.argv[1])
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -114,3 +117,51 @@ def test_runs_without_seqspec(example, compiled_dir, tmp_path):
 
     expected = run(compiled_dir(example, "numpy"), weights.init_weights(model_ir, 0), inputs)
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected["outputs"]["outputs"])
+
+
+def test_the_runtime_is_the_same_for_every_spec(compiled_dir):
+    texts = {(compiled_dir(e, "numpy") / "numpy_runtime.py").read_bytes() for e in EXAMPLES}
+    assert len(texts) == 1
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
+def test_model_py_defines_nothing_unused(example, compiled_dir):
+    folder = compiled_dir(example, "numpy")
+    unused = [d for d in testing.unreferenced_definitions(folder) if d.startswith("model.py:")]
+    assert unused == []
+
+
+REGRESSION_DECODER = """\
+seqspec: 1
+name: regression_decoder
+model:
+  scheme: one_to_many
+  input: {kind: vector, size: 3}
+  decoder:
+    input: {kind: features, size: 2}
+    layers: [{cell: gru, hidden_size: 4}]
+  head: {kind: regression, outputs: 2}
+  max_length: 5
+"""
+
+
+def test_every_runtime_definition_is_used_by_some_spec(compiled_dir, tmp_path):
+    folders = [compiled_dir(e, "numpy") for e in EXAMPLES]
+    assert testing.unreferenced_runtime_definitions(folders) == ["numpy_runtime.py:decode_values"]
+    # decode_values: free decoding of a regression decoder, which no example has
+    spec = tmp_path / "regression_decoder.yaml"
+    spec.write_text(REGRESSION_DECODER)
+    seqspec.compile_spec(spec, "numpy", tmp_path / "out")
+    assert testing.unreferenced_runtime_definitions([*folders, tmp_path / "out"]) == []
+
+
+def test_unreferenced_definitions_finds_a_dead_helper(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "from numpy_runtime import used\n\nX = 1\n\n\ndef dead():\n    return dead()\n\n\n"
+        "def alive():\n    return used(X)\n"
+    )
+    (tmp_path / "train.py").write_text("from model import alive\n\nalive()\n")
+    (tmp_path / "numpy_runtime.py").write_text("def used(x):\n    return x\n\n\n"
+                                               "def unused():\n    pass\n")
+    assert testing.unreferenced_definitions(tmp_path) == ["model.py:dead"]
+    assert testing.unreferenced_runtime_definitions([tmp_path]) == ["numpy_runtime.py:unused"]
