@@ -44,7 +44,8 @@ class Compiled:
     files: dict[str, str]  # relative path -> text, every file the emitter wrote
 
 
-def compile_all(root: Path, backends: tuple[str, ...] = BACKENDS) -> dict[tuple[str, str], Compiled]:
+def compile_all(root: Path,
+                backends: tuple[str, ...] = BACKENDS) -> dict[tuple[str, str], Compiled]:
     """{(example, backend): Compiled} for every example, compiled under `root`."""
     (root / "spec").mkdir(parents=True)
     out = {}

@@ -70,9 +70,9 @@ def _used(node: ast.AST) -> set[str]:
             names.add(sub.attr)
         elif isinstance(sub, ast.ImportFrom):
             names.update(alias.name for alias in sub.names)
-        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-            if sub.value.isidentifier():
-                names.add(sub.value)
+        elif (isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+              and sub.value.isidentifier()):
+            names.add(sub.value)
     return names
 
 
