@@ -56,9 +56,11 @@ def cover(backend_features: Iterable[str],
     uncovered = set(wanted)
     chosen: list[str] = []
     while True:
-        gain = {name: len(tags & uncovered) for name, tags in sorted(examples.items())}
-        best = max(gain, key=lambda name: (gain[name], [-ord(c) for c in name]), default=None)
-        if best is None or gain[best] == 0:
+        best, gain = "", 0
+        for name in sorted(examples):  # a tie keeps the example first by name
+            if len(examples[name] & uncovered) > gain:
+                best, gain = name, len(examples[name] & uncovered)
+        if gain == 0:
             return sorted(chosen), frozenset(uncovered)
         chosen.append(best)
         uncovered -= examples[best]

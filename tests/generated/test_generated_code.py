@@ -93,6 +93,16 @@ def test_goldens_cover_every_feature_and_none_is_stale(backend, compiled, golden
     assert not stale, f"goldens no example produces (pytest --update-golden removes them): {stale}"
 
 
+def test_the_cover_is_small_and_deterministic(golden) -> None:
+    tags = {"b": frozenset({"lstm", "x"}), "a": frozenset({"lstm"}), "c": frozenset({"gru"}),
+            "d": frozenset({"lstm", "x", "gru"})}
+    assert golden.cover({"lstm", "gru"}, tags) == (["d"], frozenset())
+    tags.pop("d")
+    assert golden.cover({"lstm", "gru"}, tags) == (["b", "c"], frozenset())  # b covers x too
+    assert golden.cover({"lstm", "indrnn"}, {"a": frozenset({"lstm"})}) == (
+        ["a"], frozenset({"indrnn"}))  # a feature no example shows is reported, not hidden
+
+
 # ------------------------------------------------------------------------------ determinism
 
 
