@@ -31,7 +31,8 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def check_golden(update_golden: bool):
-    """check_golden(text, "<example>/<backend>/<file>"): compare with tests/golden byte for byte.
+    """check_golden(text, "<backend>/<example>/<file>"): compare with tests/golden byte for byte
+    (tests/generated; the older per-backend tests still pass "<example>/<backend>/<file>").
 
     With --update-golden the file is rewritten instead; a mismatch fails with a unified diff and
     the command that updates the goldens.
