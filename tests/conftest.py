@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -28,7 +31,8 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def check_golden(update_golden: bool):
-    """check_golden(text, "<example>/<backend>/<file>"): compare with tests/golden byte for byte.
+    """check_golden(text, "<backend>/<example>/<file>"): compare with tests/golden byte for byte
+    (tests/generated; the older per-backend tests still pass "<example>/<backend>/<file>").
 
     With --update-golden the file is rewritten instead; a mismatch fails with a unified diff and
     the command that updates the goldens.
@@ -69,3 +73,17 @@ def compiled_dir(tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return compile_
+
+
+@pytest.fixture(scope="session")
+def oracle() -> ModuleType:
+    """tests/oracle.py: the one float64 step-by-step oracle (NumPy arrays or torch autograd)
+    and the finite-difference check (test modules cannot import it: --import-mode=importlib)."""
+    name = "seqspec_tests_oracle"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "oracle.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

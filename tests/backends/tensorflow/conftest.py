@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 BY_NAME = {p.stem: p for p in EXAMPLES}
 
@@ -18,14 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 
 @pytest.fixture(scope="session")
-def reference() -> ModuleType:
-    """The float64 step-by-step oracle in reference.py."""
-    path = HERE / "reference.py"
-    spec = importlib.util.spec_from_file_location("seqspec_tf_tests_reference", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def reference(oracle) -> ModuleType:
+    """The float64 step-by-step oracle (tests/oracle.py), on NumPy arrays."""
+    return oracle
 
 
 @pytest.fixture(scope="session")

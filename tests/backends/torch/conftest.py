@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -12,8 +11,7 @@ import pytest
 import seqspec
 from seqspec import ir
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 BY_NAME = {p.stem: p for p in EXAMPLES}
 
@@ -25,14 +23,9 @@ def torch() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def reference() -> ModuleType:
-    """The float64 step-by-step oracles in reference.py (naive torch loops, autograd)."""
-    spec = importlib.util.spec_from_file_location("seqspec_torch_tests_reference",
-                                                  HERE / "reference.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def reference(oracle) -> ModuleType:
+    """The float64 step-by-step oracle (tests/oracle.py): on torch tensors, autograd."""
+    return oracle
 
 
 @pytest.fixture(scope="session")
