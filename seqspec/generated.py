@@ -30,7 +30,15 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
     path = Path(model_dir) / "model.py"
     if not path.is_file():
         raise FileNotFoundError(f"no generated model at {path}")
-    name = module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}"
+    # the runtimes beside it (<backend>_runtime.py, ...), fresh, under the names model.py
+    # imports them by: several compiled folders live in one process, none goes on sys.path
+    for runtime in sorted(path.parent.glob("*_runtime.py")):
+        _execute(runtime, runtime.stem)
+    return _execute(path, module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}")
+
+
+def _execute(path: Path, name: str) -> ModuleType:
+    """Import the file ``path`` as a fresh module ``name`` (replacing any in sys.modules)."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
