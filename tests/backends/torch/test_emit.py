@@ -20,7 +20,7 @@ from seqspec import registry
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 GOLDEN = ROOT / "tests" / "golden"
-ALLOWED = {"torch", "numpy"} | set(sys.stdlib_module_names)
+ALLOWED = {"torch", "numpy", "torch_runtime"} | set(sys.stdlib_module_names)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,22 @@ def test_deterministic(tmp_path: Path, all_compiled: Path) -> None:
 
 
 def _models(folder: Path) -> list[str]:
-    """The generated model.py files (train.py belongs to the training templates' tests)."""
-    return [str(folder / example.stem / "model.py") for example in EXAMPLES]
+    """The generated model.py files and one torch_runtime.py (train.py belongs to the training
+    templates' tests)."""
+    return [str(folder / example.stem / "model.py") for example in EXAMPLES] + [
+        str(folder / EXAMPLES[0].stem / "torch_runtime.py")]
+
+
+def test_runtime_is_the_same_for_every_spec(all_compiled: Path) -> None:
+    runtimes = {(all_compiled / e.stem / "torch_runtime.py").read_bytes() for e in EXAMPLES}
+    assert len(runtimes) == 1
+    text = runtimes.pop().decode()
+    tree = ast.parse(text)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom)}
+    assert imported <= ALLOWED - {"torch_runtime"}, sorted(imported)
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
@@ -117,12 +131,12 @@ def _classes(path: Path) -> set[str]:
 
 
 def test_only_used_cells_are_emitted(all_compiled: Path) -> None:
-    assert {"PeepholeLSTM", "PeepholeLSTMScan", "CellScan"} <= _classes(
+    assert {"PeepholeLSTM", "PeepholeLSTMScan"} <= _classes(
         all_compiled / "peephole_lstm" / "model.py")
     assert "Jordan" not in _classes(all_compiled / "peephole_lstm" / "model.py")
     assert {"Jordan", "JordanScan"} <= _classes(all_compiled / "jordan_series" / "model.py")
-    assert "ResetBeforeGRU" in _classes(all_compiled / "gru_reset_before" / "model.py")
-    assert "SigmoidRNN" in _classes(all_compiled / "stacked_elman_relu" / "model.py")
+    assert "GRUResetBefore" in _classes(all_compiled / "gru_reset_before" / "model.py")
+    assert "Elman" in _classes(all_compiled / "stacked_elman_relu" / "model.py")
     # fused-only models carry no explicit cell machinery at all
     for name in ("char_lstm", "gru_reset_after", "elman_lm", "seq2seq_gru"):
         assert _classes(all_compiled / name / "model.py") == {"Config", "Model"}, name
@@ -144,9 +158,9 @@ def test_layer_grouping() -> None:
     assert _groups("bidirectional_gru_tagger") == [("nn.GRU", 1, "ave"), ("nn.RNN", 1, "mul")]
     # different sizes / nonlinearities split; sigmoid has no fused layer
     assert _groups("stacked_elman_relu") == [("nn.RNN", 1, ""), ("nn.RNN", 1, ""),
-                                             ("SigmoidRNN", 1, "")]
+                                             ("Elman", 1, "")]
     assert _groups("peephole_lstm") == [("PeepholeLSTM", 1, "")]
-    assert _groups("gru_reset_before") == [("ResetBeforeGRU", 1, "")]
+    assert _groups("gru_reset_before") == [("GRUResetBefore", 1, "")]
     assert _groups("gru_reset_after") == [("nn.GRU", 1, "")]
 
 
