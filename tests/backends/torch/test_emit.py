@@ -199,3 +199,42 @@ def test_wrapped_stays_within_the_line() -> None:
     long = source.wrapped(8, "g(", [f"argument_{i}" for i in range(12)], "):")
     assert all(len(line) <= 100 for line in long.splitlines())
     assert long.splitlines()[-1] == "        ):" and long.splitlines()[1].endswith(",")
+
+
+def _unreferenced_definitions(folder: Path) -> list[str]:
+    """Top-level definitions of a compiled folder's .py files that no file of it references
+    (a local copy of the check in seqspec/testing.py)."""
+    trees = {p.name: ast.parse(p.read_text(encoding="utf-8")) for p in folder.glob("*.py")}
+    read: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                read.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                read.add(node.attr)
+            elif isinstance(node, ast.alias):
+                read.add(node.name)
+    found = []
+    for file, tree in sorted(trees.items()):
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            found += [f"{file}: {n}" for n in names
+                      if n not in read and n not in {"main", "SPEC_NAME", "SPEC_SHA256"}]
+    return found
+
+
+def test_no_unreferenced_definitions(all_compiled: Path) -> None:
+    """Every top-level definition of a model.py is used in its folder, and every one of
+    torch_runtime.py in the folder of some example (train.py and predict.py count as users)."""
+    unused_in_all = None
+    for example in EXAMPLES:
+        dead = _unreferenced_definitions(all_compiled / example.stem)
+        assert not [d for d in dead if d.startswith("model.py")], (example.stem, dead)
+        runtime = {d for d in dead if d.startswith("torch_runtime.py")}
+        unused_in_all = runtime if unused_in_all is None else unused_in_all & runtime
+    assert not unused_in_all, sorted(unused_in_all)
