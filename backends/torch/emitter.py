@@ -15,7 +15,7 @@ import textwrap
 from functools import cache
 from typing import Any
 
-from seqspec.backends.torch.grouping import HOOKS, groups, layout
+from seqspec.backends.torch.grouping import groups, layout
 from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 
 from seqspec import ir
