@@ -81,6 +81,8 @@ def context(model: ir.Model) -> dict[str, Any]:
         "fused": any(g.fused for g in all_groups),
         # the explicit cells carry padded steps through only where a stack has lengths
         "masks": any(not g.fused for s in variable for g in stack_groups[s.name]),
+        # and read a sequence backwards only where one of them is bidirectional
+        "reverse": any(not g.fused and g.first.bidirectional for g in all_groups),
         "variable_length": bool(variable),
         "incremental": all(not layer.bidirectional for s in stacks for layer in s.layers),
         "top_keys": {s.name: _top_keys(s) for s in stacks},
