@@ -8,20 +8,9 @@ more parameters for the same function. Explicit cells hold exactly the canonical
 
 from __future__ import annotations
 
-from seqspec.backends.torch.grouping import fusable
+from seqspec.backends.torch.grouping import HOOKS, fusable
 
 from seqspec import ir
-
-_REASONS = {
-    "elman": "nn.RNN keeps two bias vectors (bias_ih, bias_hh: H each) where the canonical "
-             "layout has one b (H)",
-    "lstm": "nn.LSTM keeps two bias vectors (bias_ih, bias_hh: 4H each) where the canonical "
-            "layout has one b (4H)",
-    "gru": "nn.GRU keeps two bias vectors (bias_ih, bias_hh: 3H each) where the canonical "
-           "layout has b (3H) and bhn (H)",
-}
-#: Extra parameters per direction, in units of H.
-_EXTRA = {"elman": 1, "lstm": 4, "gru": 2}
 
 
 def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:
@@ -31,6 +20,6 @@ def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:
         for layer in stack.layers:
             if layer.bias and fusable(layer):
                 directions = 2 if layer.bidirectional else 1
-                extra = _EXTRA[layer.cell] * layer.hidden_size * directions
-                out.append((layer.prefix, extra, _REASONS[layer.cell]))
+                units, why = HOOKS[layer.cell].EXTRA_BIAS  # H-sized blocks torch adds
+                out.append((layer.prefix, units * layer.hidden_size * directions, why))
     return out

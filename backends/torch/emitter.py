@@ -10,20 +10,23 @@ loop and branch over these values; spec text reaches them only through the filte
 
 from __future__ import annotations
 
+import ast
 import textwrap
+from functools import cache
 from typing import Any
 
-from seqspec.backends.torch.grouping import EXPLICIT, groups, layout
+from seqspec.backends.torch.grouping import groups, layout
 from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 
-from seqspec import cells, ir
+from seqspec import ir
+from seqspec.backends.torch.cells import hooks
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment
 from seqspec.training import render_predict, render_train
 
 #: Every common feature and every cell kind: this backend has code for each.
-FEATURES = supported(cells.KINDS)
+FEATURES = supported(hooks())
 
 
 def _wrap(text: str) -> list[str]:
@@ -37,24 +40,10 @@ def _wrap(text: str) -> list[str]:
     return lines
 
 
-def _activations(model: ir.Model) -> list[str]:
-    """Nonlinearities the generated ACTIVATIONS table needs (bridge, AR network, Jordan)."""
-    used: set[str] = set()
-    for stack in model.stacks:
-        for layer in stack.layers:
-            if layer.cell == "jordan":
-                used.update((layer.activation, layer.output_activation))
-    if model.bridge is not None and model.bridge.kind == "dense":
-        used.add(model.bridge.activation)
-    if model.ar is not None and model.ar.kind == "mlp":
-        used.add(model.ar.activation)
-    return [a for a in ("tanh", "sigmoid", "relu", "linear") if a in used]
-
-
 def _top_keys(stack: ir.Stack) -> tuple[str, ...]:
     """Final-state keys holding the top layer's last output, per direction (for pooling 'last')."""
     top = stack.layers[-1]
-    part = "y" if top.cell == "jordan" else "h"
+    part = top.state_names[0]  # a step's output is its first state (h, or y for Jordan)
     return tuple(f"{d.prefix}.{part}" for d in top.directions)
 
 
@@ -62,7 +51,9 @@ def context(model: ir.Model) -> dict[str, Any]:
     """Everything the templates read."""
     stack_groups = {s.name: groups(s) for s in model.stacks}
     all_groups = [g for gs in stack_groups.values() for g in gs]
-    explicit = [c for c in EXPLICIT if any(not g.fused and g.cls == c for g in all_groups)]
+    explicit_groups = [g for g in all_groups if not g.fused]
+    explicit = sorted({g.cls for g in explicit_groups})
+    explicit_kinds = sorted({g.first.cell for g in explicit_groups})
     stacks = list(model.stacks)
     variable = [s for s in stacks if s.input.variable_length]
     return {
@@ -74,32 +65,66 @@ def context(model: ir.Model) -> dict[str, Any]:
         "groups": stack_groups,
         "layout": layout(model, stack_groups),
         "explicit": explicit,
-        "jordan": "Jordan" in explicit,
-        "activations": _activations(model),
+        "explicit_kinds": explicit_kinds,
         "fused": any(g.fused for g in all_groups),
-        "packing": any(g.fused for s in variable for g in stack_groups[s.name]),
-        "left": any(
-            s.input.padding == "left" and any(g.fused for g in stack_groups[s.name])
-            for s in variable
-        ),
+        # the explicit cells carry padded steps through only where a stack has lengths
+        "masks": any(not g.fused for s in variable for g in stack_groups[s.name]),
+        # and read a sequence backwards only where one of them is bidirectional
+        "reverse": any(not g.fused and g.first.bidirectional for g in all_groups),
         "variable_length": bool(variable),
-        "merges": sorted({g.merge for g in all_groups if g.merge}),
-        "tokens": any(s.input.kind == "tokens" for s in stacks),
-        "one_hot_fused": any(g.one_hot and g.fused for g in all_groups),
-        "functional": bool(explicit)
-        or any(g.one_hot and g.fused for g in all_groups)
-        or any(s.dropout > 0 and len(stack_groups[s.name]) > 1 for s in stacks),
-        "explicit_one_hot": any(g.one_hot and not g.fused for g in all_groups),
         "incremental": all(not layer.bidirectional for s in stacks for layer in s.layers),
         "top_keys": {s.name: _top_keys(s) for s in stacks},
         "top_merge": {s.name: s.layers[-1].merge_mode for s in stacks},
     }
 
 
+@cache
+def runtime() -> str:
+    """torch_runtime.py: rendered from no spec, so the same bytes for every model."""
+    return environment("seqspec.backends.torch").get_template("torch_runtime.py.j2").render()
+
+
+@cache
+def _runtime_names() -> tuple[str, ...]:
+    """The top-level names torch_runtime.py defines."""
+    names = []
+    for node in ast.parse(runtime()).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return tuple(names)
+
+
+def _imports(text: str, marker: str) -> str:
+    """``text`` with its imports settled: the one statement importing what it uses from
+    torch_runtime.py (names sorted) in place of ``marker``, and no torch.nn.functional import
+    when nothing reads F."""
+    read = {node.id for node in ast.walk(ast.parse(text.replace(marker, "")))
+            if isinstance(node, ast.Name)}
+    if "F" not in read:
+        text = text.replace("import torch.nn.functional as F\n", "", 1)
+    return text.replace(marker, _import_runtime(read))
+
+
+def _import_runtime(read: set[str]) -> str:
+    """The one statement importing the names of torch_runtime.py that are in ``read``."""
+    # isort's order: CONSTANTS, then Classes, then functions
+    used = sorted((n for n in _runtime_names() if n in read),
+                  key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    head = "from torch_runtime import "
+    if len(head) + len(", ".join(used)) <= 100:
+        return head + ", ".join(used)
+    return head + "(\n" + "".join(f"    {n},\n" for n in used) + ")"
+
+
 def emit(model: ir.Model) -> dict[str, str]:
-    """The generated files: one standalone ``model.py``, ``train.py`` and ``predict.py``."""
+    """The generated files: ``model.py`` with ``torch_runtime.py`` beside it, ``train.py`` and
+    ``predict.py``."""
     env = environment("seqspec.backends.torch")
     env.globals.update(wrapped=wrapped, literal_tuple=literal_tuple, comment_block=comment_block)
-    text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
+    marker = "from torch_runtime import ..."
+    text = env.get_template("model.py.j2").render(runtime_import=marker, **context(model))
+    text = _imports(text, marker)
+    return {"model.py": text, "torch_runtime.py": runtime(), "train.py": render_train(env, model),
             "predict.py": render_predict(env, model)}

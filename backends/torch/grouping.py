@@ -11,40 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from seqspec.backends.torch.cells import hooks
 from seqspec.backends.torch.source import pyrepr
 
 from seqspec import ir
 
-#: torch's fused layer for each cell kind it can run exactly.
-FUSED = {"lstm": "nn.LSTM", "gru": "nn.GRU", "elman": "nn.RNN"}
-
-#: Explicit cell classes of the generated file, in the order they are emitted.
-EXPLICIT = ("PeepholeLSTM", "ResetBeforeGRU", "SigmoidRNN", "Jordan")
-
-#: Gate order of torch's fused layers (canonical GRU order is z, r, n; torch's is r, z, n).
-TORCH_GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "elman": ("h",)}
+#: The hook module of each cell kind (backends/torch/cells/<kind>.py).
+HOOKS = hooks()
 
 
 def fusable(layer: ir.Layer) -> bool:
     """Whether torch has a fused layer computing exactly this cell."""
-    if layer.cell == "lstm":
-        return not layer.peepholes
-    if layer.cell == "gru":
-        return layer.gru_variant == "reset_after"
-    if layer.cell == "elman":
-        return layer.activation in ("tanh", "relu")
-    return False
-
-
-def explicit_class(layer: ir.Layer) -> str:
-    """The generated class that runs a layer torch has no fused layer for."""
-    if layer.cell == "lstm":
-        return "PeepholeLSTM"
-    if layer.cell == "gru":
-        return "ResetBeforeGRU"
-    if layer.cell == "elman":
-        return "SigmoidRNN"
-    return "Jordan"
+    return HOOKS[layer.cell].fused(layer) is not None
 
 
 def _joins(prev: ir.Layer, layer: ir.Layer) -> bool:
@@ -56,8 +34,8 @@ def _joins(prev: ir.Layer, layer: ir.Layer) -> bool:
     return (
         fusable(prev)
         and fusable(layer)
-        and (prev.cell, prev.hidden_size, prev.bias, prev.bidirectional, prev.activation)
-        == (layer.cell, layer.hidden_size, layer.bias, layer.bidirectional, layer.activation)
+        and (prev.cell, prev.settings, prev.hidden_size, prev.bias, prev.bidirectional)
+        == (layer.cell, layer.settings, layer.hidden_size, layer.bias, layer.bidirectional)
         and (not prev.bidirectional or prev.merge_mode == "concat")
         and layer.input_size == prev.output_size
     )
@@ -87,8 +65,13 @@ class Group:
         return fusable(self.first)
 
     @property
+    def hook(self):
+        """The hook module of the group's cell kind."""
+        return HOOKS[self.first.cell]
+
+    @property
     def cls(self) -> str:
-        return FUSED[self.first.cell] if self.fused else explicit_class(self.first)
+        return self.hook.fused(self.first) or self.hook.explicit_class(self.first)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -122,47 +105,36 @@ class Group:
 
     def constructor(self, dropout: float) -> tuple[str, list[str]]:
         """The class and arguments that build the module (numbers and names via ``pyrepr``)."""
-        first = self.first
-        size = self.vocab_size if self.one_hot else first.input_size
-        args = [pyrepr(size), pyrepr(first.hidden_size)]
-        if first.cell == "jordan":
-            args.append(pyrepr(first.step_output_size))
+        first, s = self.first, self.stack
+        args = [self.input_size_expression(), f"CONFIG.{s}_hidden_sizes[{first.index}]"]
         kw: list[tuple[str, Any]] = []
+        if self.fused and len(self.layers) > 1:
+            kw.append(("num_layers", len(self.layers)))
+        kw += self.hook.arguments(first, self.fused)
+        if not first.bias:
+            kw.append(("bias", False))
         if self.fused:
-            if len(self.layers) > 1:
-                kw.append(("num_layers", len(self.layers)))
-            if first.cell == "elman":
-                kw.append(("nonlinearity", first.activation))
-            if not first.bias:
-                kw.append(("bias", False))
             kw.append(("batch_first", True))
-            if len(self.layers) > 1 and dropout > 0:
-                kw.append(("dropout", dropout))
-        else:
-            if first.cell == "jordan":
-                kw += [
-                    ("activation", first.activation),
-                    ("output_activation", first.output_activation),
-                    ("context_decay", first.context_decay),
-                ]
-            if not first.bias:
-                kw.append(("bias", False))
         if first.bidirectional:
             kw.append(("bidirectional", True))
         args += [f"{k}={pyrepr(v)}" for k, v in kw]
+        if self.fused and len(self.layers) > 1 and dropout > 0:
+            args.append(f"dropout=CONFIG.{self.stack}_dropout")  # between the module's layers
         return self.cls, args
+
+    def input_size_expression(self) -> str:
+        """What the group's module reads per step, as the Config field that holds it."""
+        first, s = self.first, self.stack
+        if self.one_hot:
+            return f"CONFIG.{s}_vocab_size"  # a fused layer reads one-hot rows
+        if first.index == 0:
+            return f"CONFIG.{s}_input_size"
+        return f"CONFIG.{s}_output_sizes[{first.index - 1}]"
 
     def describe(self) -> str:
         """A one-line comment on what the group computes."""
         first = self.first
-        if first.cell == "jordan":
-            cell = f"jordan({first.hidden_size}, output {first.step_output_size})"
-        elif first.cell == "elman":
-            cell = f"elman {first.activation}({first.hidden_size})"
-        elif first.cell == "gru":
-            cell = f"gru {first.gru_variant}({first.hidden_size})"
-        else:
-            cell = f"lstm{' with peepholes' if first.peepholes else ''}({first.hidden_size})"
+        cell = self.hook.describe(first)
         n = len(self.layers)
         text = f"{self.span}: {cell}{f' x {n}' if n > 1 else ''}"
         if first.bidirectional:
@@ -195,31 +167,18 @@ def _group_layout(group: Group) -> list[tuple[str, tuple[str, ...]]]:
                 rows.append((f"{group.stack}.{group.index}.{native}", _blocks(d, shorts)))
 
             if group.fused:  # torch's names and gate order, torch's two biases
-                gates, cell = TORCH_GATES[layer.cell], layer.cell
+                gates = group.hook.FUSED_GATES
                 add(f"weight_ih_l{j}{sfx}", *(f"Wx_{g}" for g in gates))
                 add(f"weight_hh_l{j}{sfx}", *(f"Wh_{g}" for g in gates))
                 if layer.bias:
                     add(f"bias_ih_l{j}{sfx}", *(f"b_{g}" for g in gates))
-                    add(f"bias_hh_l{j}{sfx}",
-                        *("bhn" if (cell, g) == ("gru", "n") else f"+b_{g}" for g in gates))
-            elif layer.cell == "jordan":
-                add(f"weight_ih{sfx}", "Wx_h")
-                add(f"weight_yh{sfx}", "Wy_h")
-                if layer.bias:
-                    add(f"bias{sfx}", "b_h")
-                add(f"weight_ho{sfx}", "Wo")
-                if layer.bias:
-                    add(f"bias_o{sfx}", "bo")
+                    add(f"bias_hh_l{j}{sfx}", *group.hook.FUSED_BIAS_HH)
             else:  # our own cells keep the canonical gate order
-                add(f"weight_ih{sfx}", *(f"Wx_{g}" for g in layer.gates))
-                add(f"weight_hh{sfx}", *(f"Wh_{g}" for g in layer.gates))
-                if layer.bias:
-                    add(f"bias{sfx}", *(f"b_{g}" for g in layer.gates))
-                    if layer.cell == "gru":
-                        add(f"bias_hn{sfx}", "bhn")
-                if layer.cell == "lstm":
-                    for g in ("i", "f", "o"):
-                        add(f"p_{g}{sfx}", f"p_{g}")
+
+                def add_explicit(native: str, *shorts: str, sfx: str = sfx, add=add) -> None:
+                    add(native + sfx, *shorts)
+
+                group.hook.explicit_layout(layer, add_explicit)
     return rows
 
 
@@ -246,12 +205,11 @@ def layout(model: ir.Model,
             rows.append(("", f"{stack.name}_embedding.weight", (f"{stack.name}.embedding",)))
         for group in stack_groups[stack.name]:
             note = f"{stack.name} {group.span}: {group.cls}"
-            if group.fused and group.first.cell == "gru":
-                note += ", gates r, z, n (canonical z, r, n); bias_hh holds bhn"
-            elif group.fused and group.first.cell == "lstm":
-                note += ", gates i, f, g, o"
-            elif not group.fused and group.first.cell != "jordan":
-                note += f", gates {', '.join(group.first.gates)}"
+            gates = group.hook.FUSED_GATES if group.fused else group.first.gates
+            if len(gates) > 1:
+                note += f", gates {', '.join(gates)}"
+            if group.fused:
+                note += group.hook.FUSED_NOTE
             for i, (name, blocks) in enumerate(group.native):
                 rows.append((note if i == 0 else "", name, blocks))
     if model.bridge is not None:

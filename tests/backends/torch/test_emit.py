@@ -20,7 +20,7 @@ from seqspec import registry
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 GOLDEN = ROOT / "tests" / "golden"
-ALLOWED = {"torch", "numpy"} | set(sys.stdlib_module_names)
+ALLOWED = {"torch", "numpy", "torch_runtime"} | set(sys.stdlib_module_names)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,22 @@ def test_deterministic(tmp_path: Path, all_compiled: Path) -> None:
 
 
 def _models(folder: Path) -> list[str]:
-    """The generated model.py files (train.py belongs to the training templates' tests)."""
-    return [str(folder / example.stem / "model.py") for example in EXAMPLES]
+    """The generated model.py files and one torch_runtime.py (train.py belongs to the training
+    templates' tests)."""
+    return [str(folder / example.stem / "model.py") for example in EXAMPLES] + [
+        str(folder / EXAMPLES[0].stem / "torch_runtime.py")]
+
+
+def test_runtime_is_the_same_for_every_spec(all_compiled: Path) -> None:
+    runtimes = {(all_compiled / e.stem / "torch_runtime.py").read_bytes() for e in EXAMPLES}
+    assert len(runtimes) == 1
+    text = runtimes.pop().decode()
+    tree = ast.parse(text)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom)}
+    assert imported <= ALLOWED - {"torch_runtime"}, sorted(imported)
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
@@ -117,12 +131,12 @@ def _classes(path: Path) -> set[str]:
 
 
 def test_only_used_cells_are_emitted(all_compiled: Path) -> None:
-    assert {"PeepholeLSTM", "PeepholeLSTMScan", "CellScan"} <= _classes(
+    assert {"PeepholeLSTM", "PeepholeLSTMScan"} <= _classes(
         all_compiled / "peephole_lstm" / "model.py")
     assert "Jordan" not in _classes(all_compiled / "peephole_lstm" / "model.py")
     assert {"Jordan", "JordanScan"} <= _classes(all_compiled / "jordan_series" / "model.py")
-    assert "ResetBeforeGRU" in _classes(all_compiled / "gru_reset_before" / "model.py")
-    assert "SigmoidRNN" in _classes(all_compiled / "stacked_elman_relu" / "model.py")
+    assert "GRUResetBefore" in _classes(all_compiled / "gru_reset_before" / "model.py")
+    assert "Elman" in _classes(all_compiled / "stacked_elman_relu" / "model.py")
     # fused-only models carry no explicit cell machinery at all
     for name in ("char_lstm", "gru_reset_after", "elman_lm", "seq2seq_gru"):
         assert _classes(all_compiled / name / "model.py") == {"Config", "Model"}, name
@@ -144,9 +158,9 @@ def test_layer_grouping() -> None:
     assert _groups("bidirectional_gru_tagger") == [("nn.GRU", 1, "ave"), ("nn.RNN", 1, "mul")]
     # different sizes / nonlinearities split; sigmoid has no fused layer
     assert _groups("stacked_elman_relu") == [("nn.RNN", 1, ""), ("nn.RNN", 1, ""),
-                                             ("SigmoidRNN", 1, "")]
+                                             ("Elman", 1, "")]
     assert _groups("peephole_lstm") == [("PeepholeLSTM", 1, "")]
-    assert _groups("gru_reset_before") == [("ResetBeforeGRU", 1, "")]
+    assert _groups("gru_reset_before") == [("GRUResetBefore", 1, "")]
     assert _groups("gru_reset_after") == [("nn.GRU", 1, "")]
 
 
@@ -185,3 +199,42 @@ def test_wrapped_stays_within_the_line() -> None:
     long = source.wrapped(8, "g(", [f"argument_{i}" for i in range(12)], "):")
     assert all(len(line) <= 100 for line in long.splitlines())
     assert long.splitlines()[-1] == "        ):" and long.splitlines()[1].endswith(",")
+
+
+def _unreferenced_definitions(folder: Path) -> list[str]:
+    """Top-level definitions of a compiled folder's .py files that no file of it references
+    (a local copy of the check in seqspec/testing.py)."""
+    trees = {p.name: ast.parse(p.read_text(encoding="utf-8")) for p in folder.glob("*.py")}
+    read: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                read.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                read.add(node.attr)
+            elif isinstance(node, ast.alias):
+                read.add(node.name)
+    found = []
+    for file, tree in sorted(trees.items()):
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            found += [f"{file}: {n}" for n in names
+                      if n not in read and n not in {"main", "SPEC_NAME", "SPEC_SHA256"}]
+    return found
+
+
+def test_no_unreferenced_definitions(all_compiled: Path) -> None:
+    """Every top-level definition of a model.py is used in its folder, and every one of
+    torch_runtime.py in the folder of some example (train.py and predict.py count as users)."""
+    unused_in_all = None
+    for example in EXAMPLES:
+        dead = _unreferenced_definitions(all_compiled / example.stem)
+        assert not [d for d in dead if d.startswith("model.py")], (example.stem, dead)
+        runtime = {d for d in dead if d.startswith("torch_runtime.py")}
+        unused_in_all = runtime if unused_in_all is None else unused_in_all & runtime
+    assert not unused_in_all, sorted(unused_in_all)

@@ -265,9 +265,9 @@ def test_scans_pass_gradcheck(torch, compile_text) -> None:
             cases = [
                 (module.PeepholeLSTMScan, (rand(T, B, 4 * H), rand(4 * H, H), rand(H), rand(H),
                                            rand(H), rand(B, H), rand(B, H), m, reverse)),
-                (module.ResetBeforeGRUScan, (rand(T, B, 3 * H), rand(3 * H, H), rand(B, H), m,
+                (module.GRUResetBeforeScan, (rand(T, B, 3 * H), rand(3 * H, H), rand(B, H), m,
                                              reverse)),
-                (module.SigmoidRNNScan, (rand(T, B, H), rand(H, H), rand(B, H), m, reverse)),
+                (module.ElmanScan, (rand(T, B, H), rand(H, H), rand(B, H), m, reverse)),
                 (jordan, (rand(T, B, H), rand(H, O_), rand(O_, H), rand(O_), rand(B, O_),
                                      rand(B, O_), m, reverse, 0.3, "tanh", "sigmoid")),
             ]
