@@ -6,6 +6,7 @@ dataclass lists the same fields (docs/generated-api.md), so both live here, once
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import os
@@ -31,6 +32,7 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
     if not path.is_file():
         raise FileNotFoundError(f"no generated model at {path}")
     name = module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}"
+    load_runtimes(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
@@ -42,6 +44,31 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
         sys.modules.pop(name, None)
         raise
     return module
+
+
+def load_runtimes(path: Path) -> None:
+    """Load the runtime modules that ``path`` imports from its own folder (``from
+    tensorflow_runtime import ...``), fresh, into ``sys.modules`` under their names.
+
+    Compiled folders of several backends and specs can share one process: each import of a
+    model loads the runtime beside it again, and nothing goes on ``sys.path``.
+    """
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+            continue
+        runtime = path.parent / f"{node.module}.py"
+        if not node.module.endswith("_runtime") or not runtime.is_file():
+            continue
+        spec = importlib.util.spec_from_file_location(node.module, runtime)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {runtime}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[node.module] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(node.module, None)
+            raise
 
 
 @dataclass(frozen=True)
