@@ -15,7 +15,7 @@ def class_name(layer: ir.Layer) -> str:
 
 
 def arguments(layer: ir.Layer, units: str) -> list[str]:
-    return [units, lit(layer.settings.activation), lit(layer.bias)]
+    return [units, f"activation={lit(layer.settings.activation)}", f"use_bias={lit(layer.bias)}"]
 
 
 def references(layer: ir.Layer) -> list[str]:

@@ -16,8 +16,9 @@ def class_name(layer: ir.Layer) -> str:
 
 def arguments(layer: ir.Layer, units: str) -> list[str]:
     s = layer.settings
-    return [units, lit(s.output_size), lit(s.activation), lit(s.output_activation),
-            lit(s.context_decay), lit(layer.bias)]
+    return [units, f"output_size={lit(s.output_size)}", f"activation={lit(s.activation)}",
+            f"output_activation={lit(s.output_activation)}",
+            f"context_decay={lit(s.context_decay)}", f"use_bias={lit(layer.bias)}"]
 
 
 def references(layer: ir.Layer) -> list[str]:

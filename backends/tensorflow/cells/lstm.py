@@ -16,7 +16,7 @@ def class_name(layer: ir.Layer) -> str:
 
 
 def arguments(layer: ir.Layer, units: str) -> list[str]:
-    return [units, lit(layer.bias)]
+    return [units, f"use_bias={lit(layer.bias)}"]
 
 
 def references(layer: ir.Layer) -> list[str]:
