@@ -117,6 +117,13 @@ def test_runtime_is_the_same_for_every_spec(all_compiled: Path) -> None:
     assert len(runtimes) == 1
 
 
+def test_compiling_again_replaces_the_runtime(all_compiled: Path) -> None:
+    """The runtime carries seqspec's mark, so compiling into the same folder again works."""
+    example = EXAMPLES[0]
+    written = seqspec.compile_spec(example, "tensorflow", all_compiled / example.stem)
+    assert all_compiled / example.stem / f"{RUNTIME}.py" in written
+
+
 def _unreferenced(folder: Path) -> list[str]:
     """Top-level definitions of a compiled folder's .py files that no file references (a local
     copy of the shared checker)."""
