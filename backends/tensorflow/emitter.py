@@ -347,10 +347,10 @@ def _imports_resolved(text: str, runtime: str) -> str:
     """model.py with its import block decided by what it uses: ``RUNTIME_IMPORT`` becomes one
     statement naming every runtime definition the module reads, and a framework import it does
     not read is left out (a spec without a custom cell never writes ``tf.``)."""
-    used = {node.id for node in ast.walk(ast.parse(text.replace("RUNTIME_IMPORT", "")))
-            if isinstance(node, ast.Name)}
-    names = sorted(used & _top_level_names(runtime) - _top_level_names(text.replace(
-        "RUNTIME_IMPORT", "")), key=_isort_key)
+    body = text.replace("RUNTIME_IMPORT", "")
+    used = {node.id for node in ast.walk(ast.parse(body)) if isinstance(node, ast.Name)}
+    provided = _top_level_names(runtime) - _top_level_names(body)
+    names = sorted(used & provided, key=_isort_key)
     line = f"from {RUNTIME} import {', '.join(names)}"
     if len(line) > LINE:  # isort's wrapped form: one name per line, a trailing comma
         line = f"from {RUNTIME} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
