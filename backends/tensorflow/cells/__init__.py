@@ -9,7 +9,12 @@ Each module ``<kind>.py`` names its ``KIND`` (a key of :data:`seqspec.cells.KIND
 * ``references(layer) -> list[str]``: the papers to cite in model.py's header;
 * optionally ``native_parameters(layer) -> (Keras minus canonical per direction, why) | None``.
 
-Adding a cell kind adds a module here and its template; nothing else in the backend changes.
+The generated class is a Keras layer run over (B, T, I) as
+``layer(x, mask=..., initial_state=..., training=...) -> [outputs, *final states]`` (what
+``keras.layers.RNN(..., return_sequences=True, return_state=True)`` returns), with static
+``to_keras(weights, prefix)`` and ``from_keras(values, prefix, gradients=False)`` between
+seqspec's canonical layout and its ``layer.weights``. Adding a cell kind adds a module here and
+its template; nothing else in the backend changes.
 """
 
 from __future__ import annotations
