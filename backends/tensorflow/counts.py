@@ -1,20 +1,15 @@
 """How many parameters the generated Keras Model has, next to the canonical count.
 
-Keras' GRU keeps its biases in its own shapes: with ``reset_after=True`` (cuDNN's variant) a
-(2, 3H) bias, an input and a recurrent row, where the canonical layout has b (3H) and bhn (H);
-with ``reset_after=False`` one (3H) bias, because b_n and bhn are added outside the product
-with r and are therefore one parameter (the converter folds them). SimpleRNN, LSTM, dense
-layers and the custom cells hold exactly the canonical parameters.
+Keras keeps some weights in its own shapes (a GRU's biases): the cell kind's hook
+(``cells/<kind>.py``) says by how much, and why, in ``native_parameters``. SimpleRNN, LSTM,
+dense layers and the custom cells hold exactly the canonical parameters.
 """
 
 from __future__ import annotations
 
-from seqspec import ir
+from seqspec.backends.tensorflow import cells
 
-_AFTER = ("Keras GRU(reset_after=True) keeps a (2, 3H) bias, input and recurrent rows, where "
-          "the canonical layout has b (3H) and bhn (H)")
-_BEFORE = ("Keras GRU(reset_after=False) keeps one (3H) bias: b_n and bhn only appear as a sum "
-           "there, so they are one parameter")
+from seqspec import ir
 
 
 def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:
@@ -22,11 +17,8 @@ def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:
     out = []
     for stack in model.stacks:
         for layer in stack.layers:
-            if layer.cell != "gru" or not layer.bias:
-                continue
-            directions = 2 if layer.bidirectional else 1
-            if layer.gru_variant == "reset_after":
-                out.append((layer.prefix, 2 * layer.hidden_size * directions, _AFTER))
-            else:
-                out.append((layer.prefix, -layer.hidden_size * directions, _BEFORE))
+            count = getattr(cells.get(layer.cell), "native_parameters", None)
+            differs = count(layer) if count is not None else None
+            if differs is not None:
+                out.append((layer.prefix, differs[0] * len(layer.directions), differs[1]))
     return out

@@ -1,42 +1,31 @@
-"""IR -> ``model.py`` for Keras 3 on TensorFlow.
+"""IR -> ``model.py`` + ``tensorflow_runtime.py`` for Keras 3 on TensorFlow.
 
-Every choice that depends on the framework is made here, in Python, and handed to the
-templates as plain data: which Keras layer or custom cell implements each recurrent layer,
-the attribute names, the converter functions of every weight-carrying part, the ``Config``
-fields and the references. The templates only loop and test flags.
+``model.py`` holds what the spec decides; ``tensorflow_runtime.py`` everything else, rendered
+without a spec (the same bytes for every model). Every choice that depends on the framework
+is made here, in Python, and handed to the templates as plain data: which generated class runs
+each recurrent layer (the cell kind's hook in ``cells/``), the attribute names, the ``Config``
+expressions construction reads, and the references. The templates only loop and test flags.
 """
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from dataclasses import dataclass
 
-from seqspec.backends.tensorflow.formatting import fmt_call, lit
+from seqspec.backends.tensorflow import cells
+from seqspec.backends.tensorflow.formatting import LINE, fmt_call, lit
 
-from seqspec import cells, ir
+from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import environment
 from seqspec.training import render_predict, render_train
 
-#: Every common feature and every cell kind: this backend has code for each.
-FEATURES = supported(cells.KINDS)
-
-#: How each kind of layer runs in Keras: a fused Keras layer or a custom cell.
-_FUSED = {"elman": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "gru_reset_before": "GRU"}
+#: Every common feature and every cell kind this backend has a hook for.
+FEATURES = supported(cells.HOOKS)
 
 _REFERENCES = {
-    "elman": ["Elman (1990), Finding structure in time."],
-    "jordan": ["Jordan (1986), Serial order: a parallel distributed processing approach."],
-    "lstm": [
-        "Hochreiter & Schmidhuber (1997), Long short-term memory.",
-        "Gers, Schmidhuber & Cummins (2000), Learning to forget: continual prediction with LSTM.",
-    ],
-    "peephole_lstm": [
-        "Hochreiter & Schmidhuber (1997), Long short-term memory.",
-        "Gers & Schmidhuber (2000), Recurrent nets that time and count (peepholes).",
-    ],
-    "gru": ["Cho et al. (2014), Learning phrase representations using RNN encoder-decoder."],
     "bidirectional": [
         "Schuster & Paliwal (1997), Bidirectional recurrent neural networks.",
         "Graves & Schmidhuber (2005), Framewise phoneme classification with bidirectional LSTM.",
@@ -44,25 +33,19 @@ _REFERENCES = {
     "seq2seq": ["Sutskever, Vinyals & Le (2014), Sequence to sequence learning with neural nets."],
 }
 
-
-@dataclass(frozen=True)
-class DirectionView:
-    """One direction of a recurrent layer as the template sees it."""
-
-    name: str  # forward | backward
-    prefix: str  # canonical prefix, e.g. "encoder.layers.0.forward"
-    keras_name: str  # the Keras layer's name, e.g. "encoder_layers_0_forward"
+#: The model's runtime module: the same file for every spec of this backend.
+RUNTIME = "tensorflow_runtime"
 
 
 @dataclass(frozen=True)
 class LayerView:
-    """One recurrent layer: its IR node and how Keras runs it."""
+    """One recurrent layer: its IR node and the generated class that runs each direction."""
 
     layer: ir.Layer
-    impl: str  # elman | lstm | gru | gru_reset_before | peephole_lstm | jordan
-    fused: str  # the Keras layer class, or "" for a custom cell
+    class_name: str  # Elman | Jordan | LSTM | PeepholeLSTM | GRU | GRUResetBefore | ...
+    template: str  # the cell kind's template, e.g. "_cell_lstm.py.j2"
     keras_name: str
-    directions: tuple[DirectionView, ...]
+    input_size: str  # the Config expression of what the layer reads per step
     calls: tuple[str, ...]  # the direction constructors, formatted for 20 columns of indent
 
 
@@ -73,86 +56,52 @@ class StackView:
     stack: ir.Stack
     name: str
     layers: tuple[LayerView, ...]
-    left_padding: bool
-
-
-@dataclass(frozen=True)
-class Part:
-    """A weight-carrying Keras layer with its canonical name and layout converters."""
-
-    attr: str  # Python expression of the layer, relative to the model
-    prefix: str  # canonical name or prefix
-    convert: str  # a key of LAYOUTS in the generated code
-
-    @property
-    def line(self) -> str:
-        """The entry of ``Model._parts``, formatted for 12 columns of indent."""
-        return fmt_call("", [self.attr, lit(self.prefix), lit(self.convert)], 12)
-
-
-def _impl(layer: ir.Layer) -> str:
-    if layer.cell == "lstm":
-        return "peephole_lstm" if layer.peepholes else "lstm"
-    if layer.cell == "gru":
-        return "gru" if layer.gru_variant == "reset_after" else "gru_reset_before"
-    return layer.cell
 
 
 def _keras_name(prefix: str) -> str:
     return prefix.replace(".", "_")
 
 
-def _direction_call(layer: ir.Layer, impl: str, direction: str, keras_name: str) -> str:
-    """The constructor of one direction, e.g. ``lstm_direction(32, True, dtype, "...")``."""
-    size, bias, tail = lit(layer.hidden_size), lit(layer.bias), ["dtype", lit(keras_name)]
-    if impl == "elman":
-        args = [size, lit(layer.activation), bias]
-    elif impl in ("gru", "gru_reset_before"):
-        args = [size, lit(impl == "gru"), bias]
-        impl = "gru"
-    elif impl == "jordan":
-        args = [size, lit(layer.step_output_size), lit(layer.activation),
-                lit(layer.output_activation), lit(layer.context_decay), bias]
-    else:  # lstm, peephole_lstm
-        args = [size, bias]
-    return fmt_call(f"{direction}={impl}_direction", args + tail, 20)
-
-
 def _stack_view(stack: ir.Stack) -> StackView:
     layers = []
-    for layer in stack.layers:
-        impl = _impl(layer)
-        directions = tuple(
-            DirectionView(d.name, d.prefix, _keras_name(d.prefix)) for d in layer.directions
+    s = stack.name
+    for k, layer in enumerate(stack.layers):
+        hook = cells.get(layer.cell)
+        units = f"CONFIG.{s}_hidden_sizes[{k}]"
+        size = f"CONFIG.{s}_input_size" if k == 0 else f"CONFIG.{s}_output_sizes[{k - 1}]"
+        name = hook.class_name(layer)
+        calls = tuple(
+            fmt_call(f"{d.name}={name}", [*hook.arguments(layer, units), "dtype=dtype",
+                                         f"name={lit(_keras_name(d.prefix))}"], 20)
+            for d in layer.directions
         )
-        calls = tuple(_direction_call(layer, impl, d.name, d.keras_name) for d in directions)
-        layers.append(LayerView(layer, impl, _FUSED.get(impl, ""), _keras_name(layer.prefix),
-                                directions, calls))
-    left = stack.input.variable_length and stack.input.padding == "left"
-    return StackView(stack, stack.name, tuple(layers), left)
+        layers.append(LayerView(layer, name, hook.TEMPLATE, _keras_name(layer.prefix), size,
+                                calls))
+    return StackView(stack, s, tuple(layers))
 
 
-def _parts(model: ir.Model, stacks: list[StackView]) -> list[Part]:
+def _parts(model: ir.Model, stacks: list[StackView]) -> list[str]:
+    """Every weight-carrying layer: (Python expression, canonical name or prefix), formatted
+    as the entries of ``Model._parts`` (12 columns of indent)."""
     parts = []
     for view in stacks:
         if view.stack.input.encoding == "embedding":
-            parts.append(Part(f"self.{view.name}.embedding", f"{view.name}.embedding", "embedding"))
+            parts.append((f"self.{view.name}.embedding", f"{view.name}.embedding"))
         for k, lv in enumerate(view.layers):
-            for d in lv.directions:
-                attr = f"self.{view.name}.recurrent_layers[{k}].{d.name}_layer"
-                parts.append(Part(attr, d.prefix, lv.impl))
+            for d in lv.layer.directions:
+                parts.append((f"self.{view.name}.recurrent_layers[{k}].{d.name}_layer", d.prefix))
     if model.bridge is not None and model.bridge.kind == "dense":
         assert model.decoder is not None
         for k in range(len(model.decoder.layers)):
-            parts.append(Part(f"self.bridge_layers[{k}]", f"bridge.layers.{k}", "dense"))
+            parts.append((f"self.bridge_layers[{k}]", f"bridge.layers.{k}"))
     if model.head is not None:
-        parts.append(Part("self.head", "head", "dense"))
+        parts.append(("self.head", "head"))
     if model.ar is not None and model.ar.kind == "linear":
-        parts.append(Part("self.ar", "ar", "ar"))
+        parts.append(("self.ar", "ar"))
     if model.ar is not None and model.ar.kind == "mlp":
         for k in range(len(model.ar.hidden) + 1):
-            parts.append(Part(f"self.mlp_layers[{k}]", f"mlp.layers.{k}", "dense"))
-    return parts
+            parts.append((f"self.mlp_layers[{k}]", f"mlp.layers.{k}"))
+    return [fmt_call("", [attr, lit(prefix)], 12) for attr, prefix in parts]
 
 
 def _float_inputs(model: ir.Model) -> tuple[str, ...]:
@@ -225,14 +174,13 @@ def _signature(model: ir.Model) -> tuple[list[Arg], str]:
 
 
 def _serving_inputs(model: ir.Model, args: list[Arg]) -> list[tuple[str, str, str]]:
-    """(name, TensorSpec shape, dtype) of each forward input a SavedModel serves (no states)."""
+    """(name, shape, dtype) of each forward input a SavedModel serves (no states)."""
     sizes = {}
-    for stack, names in ((model.encoder, ("x",)), (model.decoder, ("y_in",))):
+    for stack, name in ((model.encoder, "x"), (model.decoder, "y_in")):
         if stack is not None:
-            for name in names:
-                tokens = stack.input.kind == "tokens"
-                sizes[name] = ("(None, None)", "int64") if tokens else \
-                    (f"(None, None, {stack.input.step_size})", "float32")
+            tokens = stack.input.kind == "tokens"
+            sizes[name] = ("(None, None)", "int64") if tokens else \
+                (f"(None, None, {stack.input.step_size})", "float32")
     if model.scheme == "one_to_many":
         sizes["features"] = (f"(None, {model.vector_size})", "float32")
     if model.ar is not None:
@@ -243,24 +191,87 @@ def _serving_inputs(model: ir.Model, args: list[Arg]) -> list[tuple[str, str, st
 
 
 def _references(model: ir.Model, stacks: list[StackView]) -> list[str]:
-    keys = []
+    refs = []
     for view in stacks:
         for lv in view.layers:
-            key = "gru" if lv.impl == "gru_reset_before" else lv.impl
-            keys.append(key)
+            refs += cells.get(lv.layer.cell).references(lv.layer)
             if lv.layer.bidirectional:
-                keys.append("bidirectional")
+                refs += _REFERENCES["bidirectional"]
     if model.scheme == "seq2seq":
-        keys.append("seq2seq")
-    return list(dict.fromkeys(ref for k in keys for ref in _REFERENCES[k]))
+        refs += _REFERENCES["seq2seq"]
+    return list(dict.fromkeys(refs))
+
+
+def _cell_templates(stacks: list[StackView]) -> list[tuple[str, list[str]]]:
+    """(template, the class names it renders) of every cell kind this model uses, in the
+    order of first use."""
+    used: dict[str, list[str]] = {}
+    for view in stacks:
+        for lv in view.layers:
+            names = used.setdefault(lv.template, [])
+            if lv.class_name not in names:
+                names.append(lv.class_name)
+    return list(used.items())
+
+
+def _head_inputs(model: ir.Model) -> str:
+    """The Config expression of what the head reads: the top stack's merged outputs."""
+    if model.head is None:
+        return ""
+    top = model.decoder or model.encoder
+    assert top is not None and top.output_size == model.head.in_size
+    return f"CONFIG.{top.name}_output_sizes[-1]"
+
+
+def _bridge_summary(model: ir.Model) -> str:
+    """The Config expression of the dense bridge's input width."""
+    if model.bridge is None or model.bridge.kind != "dense":
+        return ""
+    if model.scheme == "one_to_many":
+        return "CONFIG.vector_size"
+    assert model.encoder is not None
+    return "CONFIG.encoder_output_sizes[-1]"
+
+
+def _serving_signature(inputs: list[tuple[str, str, str]]) -> str:
+    """``serving_signature = {...}``, on one line when it fits at 4 columns of indent."""
+    entries = [f"{lit(name)}: ({shape}, {lit(dtype)})" for name, shape, dtype in inputs]
+    one = "serving_signature = {" + ", ".join(entries) + "}"
+    if 4 + len(one) <= LINE:
+        return one
+    return "serving_signature = {\n" + "".join(f"        {e},\n" for e in entries) + "    }"
+
+
+def _header(model: ir.Model) -> str:
+    """model.py's docstring after its first line: where it comes from, what the user may edit."""
+    source = (f"A Keras 3 (TensorFlow) model generated by seqspec {__version__} from the spec "
+              f"{model.name}.")
+    edit = ("This file holds what the spec decides: Config, the weight table PARAMETERS, the "
+            "input tables, the cells this model uses and the Model class, whose constructor "
+            f"reads Config. You may edit {_editable(model)} in Config; sizes must match "
+            "PARAMETERS: change them in the spec and compile again. tensorflow_runtime.py "
+            "beside this file runs every compiled Keras model (weights, input checks, "
+            "sequences, the compiled passes); it is the same file for every spec.")
+    return "\n".join([textwrap.fill(source, 96), f"Spec file: {model.source_name}",
+                      f"Spec sha256: {model.spec_sha256}", "", textwrap.fill(edit, 96)])
+
+
+def _editable(model: ir.Model) -> str:
+    """What the header tells the user to edit in Config."""
+    names = [f"{s.name}_dropout" for s in model.stacks]
+    if model.scheme in ("one_to_many", "seq2seq"):
+        names += ["max_length", "start_token", "end_token"]
+    if model.ar is not None and model.ar.kind == "mlp":
+        names.append("activation")
+    if not names:
+        return "nothing"
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
 
 
 def context(model: ir.Model) -> dict[str, object]:
     """Everything the templates read, computed from the IR."""
     stacks = [_stack_view(s) for s in model.stacks]
-    impls = sorted({lv.impl for view in stacks for lv in view.layers})
     layers = [lv for view in stacks for lv in view.layers]
-    inputs = [view.stack.input for view in stacks]
     generate = ""
     if model.can_generate:
         if model.scheme == "many_to_many":
@@ -272,24 +283,20 @@ def context(model: ir.Model) -> dict[str, object]:
             generate = "decoder_tokens" if tokens else "decoder_values"
     signature = _signature(model)
     args = sorted(signature[0], key=lambda a: a.optional)  # required ones first
-    parts = _parts(model, stacks)
     return {
         "model": model,
         # the spec's free text, wrapped; it still goes through the docstring filter
         "description": textwrap.fill(model.description or model.name, 88),
         "params": model.params,
         "stacks": stacks,
-        "impls": impls,
-        "bidirectional": any(lv.layer.bidirectional for lv in layers),
-        "left_padding": any(view.left_padding for view in stacks),
-        "variable_length": any(inp.variable_length for inp in inputs),
-        "embedding": any(inp.encoding == "embedding" for inp in inputs),
-        "one_hot": any(inp.encoding == "one_hot" for inp in inputs),
-        "dense": model.head is not None or (model.ar is not None and model.ar.kind == "mlp")
-        or (model.bridge is not None and model.bridge.kind == "dense"),
-        "parts": parts,
-        "layouts": list(dict.fromkeys(p.convert for p in parts)),
+        "cell_templates": _cell_templates(stacks),
+        "variable_length": any(s.input.variable_length for s in model.stacks),
+        "parts": _parts(model, stacks),
         "fields": config_fields(model),
+        "header": _header(model),
+        "serving_signature": _serving_signature(_serving_inputs(model, args)),
+        "head_inputs": _head_inputs(model),
+        "bridge_summary": _bridge_summary(model),
         "float_inputs": _float_inputs(model),
         "args": args,
         "outputs_doc": signature[1],
@@ -302,11 +309,56 @@ def context(model: ir.Model) -> dict[str, object]:
     }
 
 
-def emit(model: ir.Model) -> dict[str, str]:
-    """The files of a compiled model: ``model.py``, the shared ``train.py`` and ``predict.py``."""
+def _environment():
     env = environment("seqspec.backends.tensorflow")
     env.filters["lit"] = lit
     env.globals["fmt_call"] = fmt_call
-    text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
+    return env
+
+
+def render_runtime() -> str:
+    """``tensorflow_runtime.py``: rendered without a spec, the same bytes for every model."""
+    return _environment().get_template(f"{RUNTIME}.py.j2").render()
+
+
+def _top_level_names(text: str) -> set[str]:
+    names = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's order of imported names: constants, then classes, then the rest."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2), name
+
+
+def _imports_resolved(text: str, runtime: str) -> str:
+    """model.py with its import block decided by what it uses: ``RUNTIME_IMPORT`` becomes one
+    statement naming every runtime definition the module reads, and a framework import it does
+    not read is left out (a spec without a custom cell never writes ``tf.``)."""
+    body = text.replace("RUNTIME_IMPORT", "")
+    used = {node.id for node in ast.walk(ast.parse(body)) if isinstance(node, ast.Name)}
+    provided = _top_level_names(runtime) - _top_level_names(body)
+    names = sorted(used & provided, key=_isort_key)
+    line = f"from {RUNTIME} import {', '.join(names)}"
+    if len(line) > LINE:  # isort's wrapped form: one name per line, a trailing comma
+        line = f"from {RUNTIME} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+    text = text.replace("RUNTIME_IMPORT", line, 1)
+    for module, alias in (("numpy", "np"), ("tensorflow", "tf")):
+        if alias not in used:
+            text = text.replace(f"import {module} as {alias}\n", "", 1)
+    return text
+
+
+def emit(model: ir.Model) -> dict[str, str]:
+    """The files of a compiled model: ``model.py``, its runtime ``tensorflow_runtime.py``, the
+    shared ``train.py`` and ``predict.py``."""
+    env = _environment()
+    runtime = render_runtime()
+    text = _imports_resolved(env.get_template("model.py.j2").render(**context(model)), runtime)
+    return {"model.py": text, f"{RUNTIME}.py": runtime, "train.py": render_train(env, model),
             "predict.py": render_predict(env, model)}
