@@ -66,31 +66,6 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-def load_runtimes(path: Path) -> None:
-    """Load the runtime modules that ``path`` imports from its own folder (``from
-    tensorflow_runtime import ...``), fresh, into ``sys.modules`` under their names.
-
-    Compiled folders of several backends and specs can share one process: each import of a
-    model loads the runtime beside it again, and nothing goes on ``sys.path``.
-    """
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
-            continue
-        runtime = path.parent / f"{node.module}.py"
-        if not node.module.endswith("_runtime") or not runtime.is_file():
-            continue
-        spec = importlib.util.spec_from_file_location(node.module, runtime)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot import {runtime}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[node.module] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(node.module, None)
-            raise
-
-
 @dataclass(frozen=True)
 class ConfigField:
     """One field of the generated ``Config`` dataclass."""
