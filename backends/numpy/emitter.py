@@ -14,7 +14,7 @@ from typing import Any
 from seqspec import ir
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment, ident, pyrepr
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Every feature :mod:`seqspec.lower` can report; the NumPy reference supports all of them.
 FEATURES = frozenset(
@@ -194,5 +194,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     """The generated files: the standalone ``model.py``, ``train.py`` and ``predict.py``."""
     env = environment("seqspec.backends.numpy")
     text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, **render_train(env, model, "numpy")}

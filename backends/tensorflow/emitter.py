@@ -16,7 +16,7 @@ from seqspec.backends.tensorflow.formatting import fmt_call, lit
 from seqspec import ir
 from seqspec.generated import config_fields
 from seqspec.render import environment
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Everything the lowering can ask for: every cell, topology, input, head and scheme.
 FEATURES = frozenset(
@@ -315,5 +315,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     env.filters["lit"] = lit
     env.globals["fmt_call"] = fmt_call
     text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, **render_train(env, model, "tensorflow")}

@@ -19,7 +19,7 @@ from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 from seqspec import ir
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Every feature :mod:`seqspec.lower` can report; the torch backend supports all of them.
 FEATURES = frozenset(
@@ -114,5 +114,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     env = environment("seqspec.backends.torch")
     env.globals.update(wrapped=wrapped, literal_tuple=literal_tuple, comment_block=comment_block)
     text = env.get_template("model.py.j2").render(**context(model))
-    return {"model.py": text, "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, **render_train(env, model, "torch")}
