@@ -31,6 +31,8 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
     if not path.is_file():
         raise FileNotFoundError(f"no generated model at {path}")
     name = module_name or f"{prefix}_{os.getpid()}_{next(_COUNTER)}"
+    for runtime in sorted(Path(model_dir).glob("*_runtime.py")):
+        load_runtime(runtime)  # model.py (and train.py) import it by its plain name
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
@@ -40,6 +42,24 @@ def import_model(model_dir: str | os.PathLike[str], module_name: str | None = No
         spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def load_runtime(path: str | os.PathLike[str]) -> ModuleType:
+    """Import a runtime module beside a compiled model (``numpy_runtime.py``,
+    ``torch_train_runtime.py``...) afresh under its file's name, replacing any earlier one of that
+    name: several compiled folders live in one process, and the folder never joins sys.path."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(path.stem, None)
         raise
     return module
 

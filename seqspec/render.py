@@ -104,8 +104,25 @@ def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
 
 
 def _names_in(nodes: list[ast.AST]) -> set[str]:
-    """Every plain name the nodes mention."""
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+    """The global names the nodes read: every name read, less a function's own parameters and
+    local variables (a local ``train`` must not pull in the runtime's function ``train``)."""
+    found: set[str] = set()
+    for node in nodes:
+        local: set[str] = set()
+        for n in ast.walk(node):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                a = n.args
+                local |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]}
+                local |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                local.add(n.id)
+        top = {node.name} if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else set()
+        inner = local if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
+        found |= {
+            n.id for n in ast.walk(node)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in inner
+        } - top
+    return found
 
 
 def used_names(module_text: str, runtime_text: str) -> list[str]:
@@ -208,7 +225,9 @@ def inline_runtime(module_text: str, runtime_text: str, runtime_name: str) -> st
     head = "".join(lines[: imports[0].lineno - 1])
     tail = "".join(lines[imports[-1].end_lineno :]).lstrip("\n")
     body = "\n\n".join(blocks)
-    return f"{head}{_import_block(entries)}\n\n{body}\n\n{tail}"
+    # ruff's isort: one blank line between the imports and a statement, two before a def
+    gap = "\n\n" if isinstance(chosen[0], (ast.FunctionDef, ast.ClassDef)) else "\n"
+    return f"{head}{_import_block(entries)}{gap}{body}\n\n{tail}"
 
 
 def _first_code(module: ast.Module) -> int:
