@@ -274,7 +274,8 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
         ("name", str_literal(model.name), ""),
         ("reads", pyrepr(train.fmt), "the data file's format"),
         ("data", train.data_literal, "the default --data, relative to this folder"),
-        ("data_outside_spec", pyrepr(train.data_outside), "True: reading it needs --allow-outside-data"),
+        ("data_outside_spec", pyrepr(train.data_outside),
+         "True: reading it needs --allow-outside-data"),
         ("here", "os.path.dirname(os.path.abspath(__file__))", ""),
         ("defaults", "DEFAULTS", ""),
         ("scheme", pyrepr(model.scheme), ""),
@@ -302,7 +303,7 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
             ("column", train.column_literal, "the default --column"),
         ]
     else:
-        arrays, lengths = _npz_arrays(model, train)
+        _, lengths = _npz_arrays(model, train)
         fields.append(("arrays", "ARRAYS", ""))
         if lengths:
             fields.append(("lengths", pyrepr(lengths), "(lengths, the array whose steps)"))
