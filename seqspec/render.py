@@ -125,12 +125,6 @@ def _names_in(nodes: list[ast.AST]) -> set[str]:
     return found
 
 
-def used_names(module_text: str, runtime_text: str) -> list[str]:
-    """The runtime's top-level definitions that ``module_text`` mentions, in import order."""
-    used = _names_in([ast.parse(module_text)])
-    return _import_order(name for name in _definitions(ast.parse(runtime_text)) if name in used)
-
-
 def _import_order(names: Any) -> list[str]:
     """Names as ruff's isort orders them in one import: CONSTANTS, Classes, functions."""
 

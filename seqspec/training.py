@@ -367,20 +367,12 @@ def render_train(env: jinja2.Environment, model: ir.Model, backend: str) -> dict
     if train.trainable:
         context["task"] = task_lines(task_fields(model, train))
         context["arrays"] = npz_arrays_literal(model, train) if train.fmt == "npz" else []
-    files = {"train.py": env.get_template("train.py.j2").render(**context)}
-    if not train.trainable:
-        files["predict.py"] = env.get_template("predict.py.j2").render(**context)
-        return files
-    from seqspec.render import import_line, used_names
-
-    runtime_text = env.get_template("train_runtime.py.j2").render()
-    # predict.py imports from the runtime exactly the names it uses
-    draft = env.get_template("predict.py.j2").render(**context, runtime_names="NAMES")
-    names = used_names(draft, runtime_text)
-    files["predict.py"] = draft.replace(
-        f"from {context['runtime']} import NAMES\n", import_line(context["runtime"], names)
-    )
-    files[runtime] = runtime_text
+    files = {
+        "train.py": env.get_template("train.py.j2").render(**context),
+        "predict.py": env.get_template("predict.py.j2").render(**context),
+    }
+    if train.trainable:
+        files[runtime] = env.get_template("train_runtime.py.j2").render()
     return files
 
 

@@ -20,8 +20,8 @@ GOLDEN = ROOT / "tests" / "golden"
 BACKENDS = ["numpy", "torch", "tensorflow"]
 FRAMEWORK_IMPORTS = {"numpy": set(), "torch": {"torch"}, "tensorflow": {"tensorflow", "keras"}}
 STDLIB = {
-    "argparse", "collections", "contextlib", "csv", "dataclasses", "json", "math", "os", "re",
-    "signal", "sys",
+    "argparse", "collections", "contextlib", "csv", "dataclasses", "io", "json", "math", "os",
+    "re", "signal", "sys", "zipfile",
 }
 OPTIONAL = {"tqdm", "matplotlib"}  # imported inside functions, with a fallback
 MAX_COMPLEXITY = 12  # ruff C901: every generated function stays small enough to read
