@@ -11,12 +11,14 @@ import argparse
 import collections
 import contextlib
 import csv
+import io
 import json
 import math
 import os
 import re
 import signal
 import sys
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1649,6 +1651,325 @@ def sample(args, task, model_py):
     text = decode(prime + [int(t) for t in np.asarray(tokens)[0]], info["tokens"], task.level)
     print(text)
     return text
+
+
+# --------------------------------------------------------------------------- predict.py
+SUFFIXES = (".npz", ".csv", ".jsonl")  # what -o may write
+
+
+def predict_parser(task):
+    """predict.py's arguments; the data ones default to train.py's (the spec's) values."""
+    defaults = build_parser(task).parse_args([])
+    text, series = task.reads == "text", task.reads == "csv"
+    p = argparse.ArgumentParser(description="Use the trained model: its outputs or its metrics")
+    p.add_argument("--weights", required=True, help="canonical weights, e.g. run/weights.npz")
+    p.add_argument("--data", default=defaults.data, help="data file (default: %(default)s)")
+    if series:
+        p.add_argument("--column", default=defaults.column, help="the CSV column to read")
+    why = "the training mean and std (default: next to --weights)"
+    p.add_argument("--scaler", help=why if series else argparse.SUPPRESS)  # else: refused
+    why = "the training vocab.json (default: next to --weights)"
+    p.add_argument("--vocab", help=why if text else argparse.SUPPRESS)  # else: refused
+    p.add_argument("-o", "--output", help="write the outputs here: .npz, .csv or .jsonl")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file")
+    p.add_argument("--evaluate", action="store_true", help="print the metrics of final.json")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="of the results")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="samples per batch")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="the split's seed, as train.py")
+    precisions = ("float32", "float64")
+    p.add_argument("--dtype", choices=precisions, default=defaults.dtype, help="precision")
+    if text:
+        p.add_argument("--prime", action="append", help="continue this text (repeat for several)")
+        p.add_argument("--steps", type=int, default=100, help="tokens to generate after --prime")
+        p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest")
+        p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
+    return p
+
+
+def check_request(args, task):
+    """Refuse what cannot work before anything is loaded: one line each."""
+    if task.reads != "csv" and args.scaler is not None:
+        raise SystemExit("--scaler: this model reads no CSV series (scaler.json is for CSV only)")
+    if task.reads != "text" and args.vocab is not None:
+        raise SystemExit("--vocab: this model reads no text (vocab.json is for text only)")
+    if task.reads == "text" and args.prime is not None:
+        if args.output or args.evaluate:
+            raise SystemExit("--prime generates text: it takes neither -o nor --evaluate")
+        if args.steps < 1:
+            raise SystemExit("--steps must be positive")
+        return
+    if args.evaluate == bool(args.output):
+        raise SystemExit("give -o OUT (outputs) or --evaluate (metrics), one of them")
+    if args.batch_size < 1:
+        raise SystemExit("--batch-size must be positive")
+    if args.output:
+        if not args.output.endswith(SUFFIXES):
+            raise SystemExit(f"-o {args.output}: the name must end in {', '.join(SUFFIXES)}")
+        if os.path.lexists(args.output) and not args.force:
+            raise SystemExit(f"-o {args.output}: the file exists (--force replaces it)")
+    find_data(args, task)
+
+
+def find_data(args, task):
+    """Resolve --data as train.py does (the spec's file is relative to its folder)."""
+    if args.data is None:
+        raise SystemExit("the spec names no data: pass --data PATH")
+    if args.data == task.data and not os.path.isabs(args.data):
+        args.data = os.path.join(task.here, args.data)  # the spec's file, as train.py finds it
+    if not os.path.isfile(args.data):
+        raise SystemExit(f"no data file {args.data!r}")
+
+
+def load_model(args, model_class):
+    """Model with the weights of --weights, in --dtype."""
+    if not os.path.isfile(args.weights):
+        raise SystemExit(f"no weights file {args.weights!r}")
+    model = model_class(dtype=args.dtype)
+    model.load_npz(args.weights)
+    return model
+
+
+def read_scaler(args):
+    """(mean, std) of the training run: its scaler.json (a new file's own statistics would put
+    its values on another scale than the one the model learned)."""
+    folder = os.path.dirname(os.path.abspath(args.weights))
+    path = args.scaler or os.path.join(folder, "scaler.json")
+    if not os.path.isfile(path):
+        raise SystemExit(
+            f"no scaler {path!r}: train.py writes scaler.json next to weights.npz "
+            "(pass --scaler FILE)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            scaler = json.load(fh)
+        mean, std = float(scaler["mean"]), float(scaler["std"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise SystemExit(f"{path}: not a scaler.json of train.py ({error})") from None
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise SystemExit(f"{path}: mean must be finite and std finite and positive")
+    return mean, std
+
+
+def read_vocab(args, task):
+    """The training run's tokens (vocab.json), by id: a new text is encoded with them, never
+    with a vocabulary of its own (its ids would stand for other tokens than in training)."""
+    path = args.vocab or os.path.join(os.path.dirname(os.path.abspath(args.weights)), "vocab.json")
+    if not os.path.isfile(path):
+        raise SystemExit(
+            f"no vocabulary {path!r}: train.py writes vocab.json next to weights.npz "
+            "(pass --vocab FILE)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tokens = json.load(fh)["tokens"]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise SystemExit(f"{path}: not a vocab.json of train.py ({error})") from None
+    if not (
+        isinstance(tokens, list)
+        and 1 <= len(tokens) <= task.vocab_size
+        and tokens[0] == UNKNOWN
+        and all(isinstance(tok, str) for tok in tokens)
+        and len(set(tokens)) == len(tokens)
+    ):
+        raise SystemExit(
+            f"{path}: not a vocab.json of train.py (tokens must be 1 to {task.vocab_size} "
+            f"distinct strings, {UNKNOWN!r} first)"
+        )
+    return path, tokens
+
+
+def check_known(args, task, tokens, where):
+    """Refuse tokens the vocabulary lacks (of a data file or a --prime), unless training itself
+    read such tokens
+    as UNKNOWN: train.py maps every token outside the vocabulary to id 0, and the training
+    text held some only when its vocabulary is full (more distinct tokens than vocab_size - 1).
+    A vocabulary with room left never saw UNKNOWN in training: any id 0 would be a guess."""
+    path, vocab = args.vocab_path, args.vocab_tokens
+    if len(vocab) == task.vocab_size:
+        return
+    known = set(vocab)
+    unknown = [tok for tok in tokens if tok not in known]
+    if unknown:
+        kinds = len(set(unknown))
+        raise SystemExit(
+            f"{where}: {len(unknown)} tokens ({kinds} distinct, first {unknown[0]!r}) are "
+            f"not in the training vocabulary {path}"
+        )
+
+
+def read_samples(args, task, names):
+    """Every sample of the file, in its order: the model's inputs (`names`: model.py's INPUTS)
+    and the lengths of the sequence the outputs run along (None: one output per sample)."""
+    if task.reads == "npz":
+        arrays = read_npz(args.data, task)
+        ragged = task.y_padding is not None or (
+            task.decoder_input is None and task.x_padding is not None
+        )
+        if not task.per_step:
+            lengths = None
+        elif ragged:
+            lengths = arrays[task.y_lengths_key or "lengths"]
+        else:
+            lengths = np.full(len(arrays["y"]), arrays["y"].shape[1])
+    else:
+        # text: the rows of the training run's ids; csv: every window, standardised with the
+        # training run's mean and std (outputs are reported back in the data's units)
+        data = load_data(args, task, args.vocab_tokens if task.reads == "text" else args.scale)
+        parts = [part for part in (data.train, data.val, data.test) if data.size(part)]
+        arrays = {k: np.concatenate([part[k] for part in parts]) for k in data.train}
+        if task.reads == "text":
+            arrays["lengths"] = np.full(len(arrays["x"]), arrays["x"].shape[1])
+        lengths = arrays["lengths"] if task.per_step else None
+    return {name: arrays[name] for name in names if name in arrays}, lengths
+
+
+def rows_of(outputs, lengths):
+    """(sample, step or None, output vector) for every valid output, in order."""
+    for b, out in enumerate(outputs):
+        if lengths is None:
+            yield b, None, out
+        else:
+            for t in range(int(lengths[b])):
+                yield b, t, out[t]
+
+
+def save_outputs(path, outputs, lengths, softmax):
+    """-o: .npz (arrays), .csv (a row per output) or .jsonl (a line per sample); with a
+    softmax head, the likeliest class of each output too."""
+    result = {"outputs": outputs}
+    if softmax:
+        result["classes"] = outputs.argmax(axis=-1)
+    if lengths is not None:
+        result["lengths"] = np.asarray(lengths)
+    if path.endswith(".npz"):
+        write_atomic(path, lambda fh: np.savez(fh, **result))
+        return
+    table = outputs_csv if path.endswith(".csv") else outputs_jsonl
+    text = table(outputs, lengths, softmax)
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def outputs_csv(outputs, lengths, softmax):
+    """A row per valid output: sample, step (per-step outputs), the values, the class."""
+    with io.StringIO(newline="") as fh:
+        table = csv.writer(fh)
+        head = ["sample"] + (["step"] if lengths is not None else [])
+        head += [f"output_{k}" for k in range(outputs.shape[-1])]
+        table.writerow(head + (["class"] if softmax else []))
+        for b, t, out in rows_of(outputs, lengths):
+            row = [b] + ([t] if t is not None else []) + [repr(float(v)) for v in out]
+            table.writerow(row + ([int(out.argmax())] if softmax else []))
+        return fh.getvalue()
+
+
+def outputs_jsonl(outputs, lengths, softmax):
+    """A JSON line per sample: its valid outputs, and their classes."""
+    lines = []
+    for b in range(len(outputs)):
+        valid = outputs[b] if lengths is None else outputs[b][: int(lengths[b])]
+        record = {"sample": b, "outputs": valid.tolist()}
+        if softmax:
+            record["classes" if lengths is not None else "class"] = valid.argmax(axis=-1).tolist()
+        lines.append(json.dumps(record) + "\n")
+    return "".join(lines)
+
+
+def predict(args, task, model, names):
+    """-o: the outputs of every sample of --data (names: the model's inputs, model.py's INPUTS)."""
+    inputs, lengths = read_samples(args, task, names)
+    outputs = np.asarray(model.predict(**inputs, batch_size=args.batch_size), dtype=np.float64)
+    if task.reads == "csv":
+        mean, std = args.scale
+        outputs = outputs * std + mean  # back in the data's units
+    save_outputs(args.output, outputs, lengths, task.softmax)
+    print(f"{args.output}: {len(outputs)} samples")
+    return outputs
+
+
+def report_metrics(args, task, model):
+    """--evaluate: final.json's val_* and test_* metrics (train.py's split and computation;
+    a series on the training run's scale, a text in its ids)."""
+    fitted = {"csv": args.scale, "text": args.vocab_tokens}.get(task.reads)
+    data = load_data(args, task, fitted)
+
+    def outputs(inputs):
+        return model.predict(**inputs, batch_size=args.batch_size)
+
+    def generate(inputs, steps):
+        inputs = encoder_inputs(inputs, task)
+        return model.generate(**inputs, steps=steps, strategy="argmax")
+
+    metrics = {}
+    for part, prefix in ((data.val, "val_"), (data.test, "test_")):
+        if data.size(part):
+            free = generate if task.free_decode else None
+            found = evaluate(part, task, outputs, args.batch_size, data.std, free)
+            metrics.update({prefix + k: v for k, v in found.items()})
+    if args.format == "json":
+        print(json.dumps(metrics, sort_keys=True))
+    else:
+        print(describe(metrics, "") or "no validation or test samples to score")
+    return metrics
+
+
+def continue_text(args, task, model):
+    """--prime: continue each text by --steps tokens through vocab.json (any prompt lengths)."""
+    vocab = args.vocab_tokens
+    strategy = "argmax" if args.temperature <= 0 else ("top_k" if args.top_k > 0 else "sample")
+    texts = []
+    for prime in args.prime:  # every prompt is checked before any text is generated
+        words = list(prime) if task.level == "char" else prime.split()
+        check_known(args, task, words, "--prime")
+    for prime in args.prime:  # one at a time: prompts of different lengths need no padding
+        ids = encode(prime, vocab, task.level) or [0]
+        tokens = model.generate(
+            prefix=np.array([ids]),
+            steps=args.steps,
+            strategy=strategy,
+            temperature=max(args.temperature, 1e-6),
+            top_k=max(args.top_k, 1),
+            seed=args.seed,
+        )
+        # ids past a vocabulary shorter than the model's (a small training text) are unknown
+        ids = [int(t) if int(t) < len(vocab) else 0 for t in np.asarray(tokens)[0]]
+        texts.append(prime + decode(ids, vocab, task.level))
+    print(json.dumps(texts) if args.format == "json" else "\n".join(texts))
+    return texts
+
+
+def run_predict(task, model_py, argv=None):
+    """predict.py: outputs (-o), metrics (--evaluate) or, for text, continuations (--prime) of
+    model.py's Model (model_py: the imported module) with trained weights."""
+    args = predict_parser(task).parse_args(argv)
+    check_request(args, task)
+    args.scale = args.vocab_tokens = None  # what the training run learned of its data
+    try:
+        if task.reads == "csv":
+            args.scale = read_scaler(args)
+        elif task.reads == "text":
+            args.vocab_path, args.vocab_tokens = read_vocab(args, task)
+            if args.prime is None:
+                check_known(args, task, read_tokens(args.data, task.level), args.data)
+        model = guarded(args.weights, load_model, args, model_py.Model)
+        if task.reads == "text" and args.prime is not None:
+            return guarded("--prime", continue_text, args, task, model)
+        if args.evaluate:
+            return guarded(args.data, report_metrics, args, task, model)
+        return guarded(args.data, predict, args, task, model, model_py.INPUTS)
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT
+        kept = f"; -o {args.output} is left as it was" if args.output else ""
+        print(f"interrupted{kept}", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def guarded(where, function, *args):
+    """function(*args), with bad weights, data or inputs (Model.check_inputs) as one line and
+    exit status 1, never a traceback."""
+    try:
+        return function(*args)
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SystemExit(f"{where}: error: {message}") from None
 
 
 def run_train(task, model_py, argv=None):
