@@ -57,12 +57,12 @@ def test_inline_runtime_refuses_a_clash():
                        "def used():\n    pass\n", "rt")
 
 
-def test_single_file_trains_to_the_same_weights(tmp_path):
+def test_single_file_trains_to_the_same_weights_and_metrics(tmp_path):
     spec = ROOT / "examples" / "char_lstm.yaml"
     rng = np.random.default_rng(0)
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(rng.choice(list("abcde fgh\n"), 3000)))
-    weights = []
+    weights, metrics = [], []
     for single in (False, True):
         out = tmp_path / ("single" if single else "split")
         compile_spec(spec, "numpy", out, single_file=single)
@@ -73,5 +73,11 @@ def test_single_file_trains_to_the_same_weights(tmp_path):
         assert done.returncode == 0, done.stderr
         with np.load(out / "run" / "weights.npz") as f:
             weights.append({k: f[k] for k in f.files})
+        ask = [sys.executable, "predict.py", "--weights", str(out / "run" / "weights.npz"),
+               "--data", str(corpus), "--evaluate", "--format", "json"]
+        done = subprocess.run(ask, cwd=out, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        metrics.append(done.stdout)
+    assert metrics[0] == metrics[1] and "val_bpc" in metrics[0]
     assert weights[0].keys() == weights[1].keys()
     assert all(np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
