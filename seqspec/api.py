@@ -67,8 +67,28 @@ def check_features(model: ir.Model, backend: registry.Backend, doc: loader.Docum
         raise UnsupportedFeature(missing).located(doc.file, doc.positions)
 
 
+def inline_runtimes(files: dict[str, str], backend: str) -> dict[str, str]:
+    """``--single-file``: each runtime module inlined into the files that import it
+    (model.py: ``<backend>_runtime.py``; train.py and predict.py: ``<backend>_train_runtime.py``),
+    and no runtime file written."""
+    from seqspec.render import inline_runtime
+
+    plan = {f"{backend}_runtime.py": ("model.py",),
+            f"{backend}_train_runtime.py": ("train.py", "predict.py")}
+    out = dict(files)
+    for runtime, users in plan.items():
+        text = out.pop(runtime, None)
+        if text is None:
+            continue
+        for user in users:
+            if user in out:
+                out[user] = inline_runtime(out[user], text, runtime[:-3])
+    return out
+
+
 def compile_spec(path: str | os.PathLike[str], backend: str,
-                 out_dir: str | os.PathLike[str], force: bool = False) -> list[Path]:
+                 out_dir: str | os.PathLike[str], force: bool = False,
+                 single_file: bool = False) -> list[Path]:
     """Compile a spec for ``backend`` into ``out_dir``; return the files written.
 
     Output is deterministic: the same spec gives the same bytes. A file in ``out_dir`` that
@@ -93,6 +113,8 @@ def compile_spec(path: str | os.PathLike[str], backend: str,
         where = data_location(model.data.source, path, out_dir)
         model = dataclasses.replace(model, data=dataclasses.replace(model.data, path=where))
     files = chosen.emit(model)
+    if single_file:
+        files = inline_runtimes(files, chosen.name)
     if str(out_dir) == "":  # not read as the current folder
         raise OutputError('""', "the output folder is empty; name the folder to write into")
     out = Path(out_dir)

@@ -210,7 +210,9 @@ def cmd_compile(args: argparse.Namespace, parser: _Parser) -> int:
     try:
         problems = _problems_of(
             args.spec,
-            lambda f: written.extend(compile_spec(f, args.backend, args.output, args.force)),
+            lambda f: written.extend(
+                compile_spec(f, args.backend, args.output, args.force, args.single_file)
+            ),
         )
     except OutputError as exc:
         print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
@@ -411,6 +413,11 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
         "--force",
         action="store_true",
         help="replace files in DIR that seqspec did not write (and symlinks, never followed)",
+    )
+    p.add_argument(
+        "--single-file",
+        action="store_true",
+        help="inline the runtime modules into model.py, train.py and predict.py (no *_runtime.py)",
     )
     p.set_defaults(handler=cmd_compile, subparser=p)
 

@@ -66,6 +66,13 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
+def load_runtime(path: str | os.PathLike[str]) -> ModuleType:
+    """Import a runtime module beside a compiled model (``numpy_runtime.py``,
+    ``torch_train_runtime.py``...) afresh under its file's name, replacing any earlier one."""
+    path = Path(path)
+    return _load(path.stem, path)
+
+
 @dataclass(frozen=True)
 class ConfigField:
     """One field of the generated ``Config`` dataclass."""

@@ -233,15 +233,147 @@ def plan(model: ir.Model) -> TrainPlan:
     )
 
 
-def render_train(env: jinja2.Environment, model: ir.Model) -> str:
-    """Render the backend's ``train.py.j2`` (found first in its own templates) for ``model``."""
-    return env.get_template("train.py.j2").render(model=model, train=plan(model))
+def _npz_arrays(model: ir.Model, train: TrainPlan) -> tuple[dict[str, object], tuple]:
+    """The .npz arrays the model trains on, name -> (shape, bound of its token ids or None), and
+    the (lengths array, the array whose steps it counts) pairs."""
+    scheme, enc, dec = model.scheme, model.encoder, model.decoder
+    y_steps = "Ty" if scheme in ("seq2seq", "one_to_many") else "T"
+    if dec is not None and train.y_tokens:
+        y_ids: int | None = min(train.out_size, dec.input.vocab_size)
+    else:
+        y_ids = train.out_size if train.softmax else None
+    if train.softmax:
+        y_dims: tuple = ("N", y_steps) if train.per_step else ("N",)
+    else:
+        y_dims = ("N", y_steps, train.out_size) if train.per_step else ("N", train.out_size)
+    arrays: dict[str, object] = {}
+    if model.ar is not None:
+        arrays["windows"] = (("N", model.ar.order), None)
+    elif scheme == "one_to_many":
+        arrays["features"] = (("N", model.vector_size), None)
+    else:
+        assert enc is not None
+        x_dims = ("N", "T") if train.x_tokens else ("N", "T", enc.input.step_size)
+        arrays["x"] = (x_dims, enc.input.vocab_size if train.x_tokens else None)
+    arrays["y"] = (y_dims, y_ids)
+    lengths = {
+        "many_to_many": (("lengths", "x"),), "many_to_one": (("lengths", "x"),),
+        "one_to_many": (("lengths", "y"),), "seq2seq": (("x_lengths", "x"), ("y_lengths", "y")),
+    }.get(scheme, ())
+    for key, _ in lengths:
+        arrays[key] = (("N",), None)
+    return arrays, lengths
 
 
-def render_predict(env: jinja2.Environment, model: ir.Model) -> str:
-    """Render the shared ``predict.py.j2``: the same script for every backend (it uses the
-    generated Model's backend-neutral API and imports train.py's readers and metrics)."""
-    return env.get_template("predict.py.j2").render(model=model, train=plan(model))
+def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]:
+    """The fields of train.py's ``Task(...)``: (name, Python literal, comment), only those that
+    mean something for this spec (the others keep the runtime's defaults)."""
+    from seqspec.render import pyrepr
+
+    fields: list[tuple[str, str, str]] = [
+        ("name", str_literal(model.name), ""),
+        ("reads", pyrepr(train.fmt), "the data file's format"),
+        ("data", train.data_literal, "the default --data, relative to this folder"),
+        ("data_outside_spec", pyrepr(train.data_outside),
+         "True: reading it needs --allow-outside-data"),
+        ("here", "os.path.dirname(os.path.abspath(__file__))", ""),
+        ("defaults", "DEFAULTS", ""),
+        ("scheme", pyrepr(model.scheme), ""),
+        ("softmax", pyrepr(train.softmax),
+         "cross-entropy over classes" if train.softmax else "mean squared error"),
+        ("out_size", pyrepr(train.out_size), "classes" if train.softmax else "outputs"),
+        ("per_step", pyrepr(train.per_step), ""),
+        ("metrics", pyrepr(train.metrics), "besides the loss; the first is the headline"),
+        ("validation", pyrepr(train.validation), "fraction held out for validation"),
+        ("test", pyrepr(train.test), "fraction held out for the final test"),
+    ]
+    if train.fmt != "text":
+        fields.append(("shuffle", pyrepr(train.shuffle), ""))
+    if train.fmt == "text":
+        assert model.encoder is not None
+        fields += [
+            ("level", pyrepr(train.level), ""),
+            ("vocab_size", pyrepr(model.encoder.input.vocab_size), "id 0: unknown tokens"),
+            ("sequence_length", pyrepr(train.sequence_length), "steps per training row"),
+            ("carry_state", pyrepr(train.carry_state), "TBPTT carries the state across chunks"),
+        ]
+    elif train.fmt == "csv":
+        fields += [
+            ("window", pyrepr(train.sequence_length), "past values per prediction"),
+            ("column", train.column_literal, "the default --column"),
+        ]
+    else:
+        _, lengths = _npz_arrays(model, train)
+        fields.append(("arrays", "ARRAYS", ""))
+        if lengths:
+            fields.append(("lengths", pyrepr(lengths), "(lengths, the array whose steps)"))
+        if model.decoder is not None:
+            fields.append(("decoder_input", pyrepr("tokens" if train.y_tokens else "features"),
+                           "teacher forcing: the targets shifted by one"))
+            if train.y_tokens:
+                fields.append(("start_token", pyrepr(model.start_token), ""))
+    if train.x_var:
+        fields.append(("x_padding", pyrepr(train.x_padding), "where short inputs are padded"))
+    if train.y_var:
+        fields.append(("y_padding", pyrepr(train.y_padding), ""))
+    if train.y_lengths_key:
+        fields.append(("y_lengths_key", pyrepr(train.y_lengths_key), ""))
+    if train.free_decode:
+        fields.append(("free_decode", "True", "validation decodes freely too: exact_match"))
+    if "dropout" in model.features:
+        fields.append(("dropout", "True", "training steps draw dropout masks"))
+    if train.exact:
+        assert model.ar is not None
+        fields.append(("least_squares", "True", "--optimizer lstsq solves it exactly"))
+        fields.append(("ar_bias", pyrepr(model.ar.bias), ""))
+    return fields
+
+
+def task_lines(fields: list[tuple[str, str, str]]) -> list[str]:
+    """``name=literal,  # note`` lines of Task(...); a note that would pass 100 columns goes on
+    the line above."""
+    from seqspec.render import comment
+
+    lines = []
+    for name, literal, note in fields:
+        line = f"{name}={literal},"
+        if note and len(line) + len(note) + 8 <= 100:
+            line += f"  # {comment(note)}"
+        elif note:
+            lines.append(f"# {comment(note)}")
+        lines.append(line)
+    return lines
+
+
+def npz_arrays_literal(model: ir.Model, train: TrainPlan) -> list[tuple[str, str]]:
+    """train.py's ARRAYS entries: (name, literal of (shape, id bound))."""
+    from seqspec.render import pyrepr
+
+    arrays, _ = _npz_arrays(model, train)
+    return [(name, pyrepr(value)) for name, value in arrays.items()]
+
+
+RUNTIME = "{backend}_train_runtime.py"  # the training runtime's file name, per backend
+
+
+def render_train(env: jinja2.Environment, model: ir.Model, backend: str) -> dict[str, str]:
+    """train.py, predict.py and the backend's training runtime, by file name.
+
+    The runtime is rendered without the spec: byte-identical for every spec of a backend.
+    """
+    train = plan(model)
+    runtime = RUNTIME.format(backend=backend)
+    context = {"model": model, "train": train, "runtime": runtime[:-3], "backend": backend}
+    if train.trainable:
+        context["task"] = task_lines(task_fields(model, train))
+        context["arrays"] = npz_arrays_literal(model, train) if train.fmt == "npz" else []
+    files = {
+        "train.py": env.get_template("train.py.j2").render(**context),
+        "predict.py": env.get_template("predict.py.j2").render(**context),
+    }
+    if train.trainable:
+        files[runtime] = env.get_template("train_runtime.py.j2").render()
+    return files
 
 
 def data_location(source: str, spec_file: str | os.PathLike[str],

@@ -22,7 +22,7 @@ from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment, ident, pyrepr
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
 FEATURES = supported(hooks())
@@ -199,5 +199,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     env = environment("seqspec.backends.numpy")
     text = env.get_template("model.py.j2").render(**context(model))
     text = text.replace("\nRUNTIME_IMPORT\n", f"\n{runtime_import(text)}\n", 1)
-    return {"model.py": text, f"{RUNTIME}.py": runtime(), "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, f"{RUNTIME}.py": runtime(), **render_train(env, model, "numpy")}

@@ -20,7 +20,7 @@ from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import environment
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
 FEATURES = supported(cells.HOOKS)
@@ -360,5 +360,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     env = _environment()
     runtime = render_runtime()
     text = _imports_resolved(env.get_template("model.py.j2").render(**context(model)), runtime)
-    return {"model.py": text, f"{RUNTIME}.py": runtime, "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, f"{RUNTIME}.py": runtime, **render_train(env, model, "tensorflow")}

@@ -23,7 +23,7 @@ from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment
-from seqspec.training import render_predict, render_train
+from seqspec.training import render_train
 
 #: Every common feature and every cell kind: this backend has code for each.
 FEATURES = supported(hooks())
@@ -126,5 +126,4 @@ def emit(model: ir.Model) -> dict[str, str]:
     marker = "from torch_runtime import ..."
     text = env.get_template("model.py.j2").render(runtime_import=marker, **context(model))
     text = _imports(text, marker)
-    return {"model.py": text, "torch_runtime.py": runtime(), "train.py": render_train(env, model),
-            "predict.py": render_predict(env, model)}
+    return {"model.py": text, "torch_runtime.py": runtime(), **render_train(env, model, "torch")}

@@ -198,9 +198,10 @@ INTERRUPT = """\
 import sys
 sys.path.insert(0, sys.argv[1])
 import predict
+runtime = sys.modules[predict.run_predict.__module__]  # the train runtime predict.py runs
 def interrupted(*args):
     raise KeyboardInterrupt  # what Ctrl-C raises, here in the middle of a prediction
-predict.predict = interrupted
+runtime.predict = interrupted
 predict.main(sys.argv[2:])
 """
 

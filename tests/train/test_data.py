@@ -1,4 +1,5 @@
-"""The shared, framework-free pieces of train.py (NumPy script): data, batches, loss, fallbacks."""
+"""The shared, framework-free pieces of the train runtime (NumPy's): data, batches, loss,
+fallbacks."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import seqspec
+from seqspec.generated import load_runtime
 
 BLOCK_OPTIONAL = """\
 import importlib.abc, sys
@@ -33,7 +36,9 @@ def write_spec(folder, model, data, training="training: {learning_rate: 0.05, ep
 
 
 def load_script(folder):
-    """Import a compiled NumPy train.py (and its model.py) as a module."""
+    """Import a compiled NumPy train.py (its runtime and its model.py): the runtime's names,
+    with train.py's TASK and model.py's init_weights and check_weights."""
+    runtime = load_runtime(folder / "numpy_train_runtime.py")
     sys.path.insert(0, str(folder))
     try:
         sys.modules.pop("model", None)
@@ -43,7 +48,9 @@ def load_script(folder):
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("model", None)
-    return module
+    return SimpleNamespace(**vars(runtime), TASK=module.TASK,
+                           init_weights=module.model.init_weights,
+                           check_weights=module.model.check_weights)
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +65,12 @@ def seq2seq_script(compiled_case):
 
 def test_batch_order_is_a_function_of_seed_and_epoch(lm_script):
     f = lm_script.epoch_batches
-    a, b = f(50, 8, 1, 3), f(50, 8, 1, 3)
+    a, b = f(50, 8, 1, 3, True), f(50, 8, 1, 3, True)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-    assert not np.array_equal(np.concatenate(a), np.concatenate(f(50, 8, 1, 4)))
+    assert not np.array_equal(np.concatenate(a), np.concatenate(f(50, 8, 1, 4, True)))
     assert sorted(np.concatenate(a)) == list(range(50))
-    assert [len(x) for x in f(17, 8, 0, 0, world=2)] == [8, 8]  # a last batch of 1 < 2 shards
-    shards = [lm_script.shard(np.arange(7), r, 2) for r in range(2)]
-    assert np.array_equal(np.concatenate(shards), np.arange(7))
+    assert [len(x) for x in f(17, 8, 0, 0, True, world=2)] == [8, 8]  # a last batch of 1 < 2
+    assert np.array_equal(np.concatenate(f(10, 4, 1, 3, False)), np.arange(10))  # in order
 
 
 def test_vocabulary_and_rows(lm_script):
@@ -73,8 +79,8 @@ def test_vocabulary_and_rows(lm_script):
     rows = lm_script.stream_rows(np.arange(11), 4)
     assert rows["x"].tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert rows["y"].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
-    assert lm_script.encode("bak", vocab) == [2, 1, 0]  # an unknown character is id 0
-    assert lm_script.decode([2, 1, 3, 0], vocab) == "bar<unk>"
+    assert lm_script.encode("bak", vocab, "char") == [2, 1, 0]  # an unknown character is id 0
+    assert lm_script.decode([2, 1, 3, 0], vocab, "char") == "bar<unk>"
 
 
 def test_padding_and_masks(seq2seq_script):
@@ -86,7 +92,7 @@ def test_padding_and_masks(seq2seq_script):
     # teacher forcing: the decoder reads the start token, then the targets but the last
     split = {"x": rows, "x_lengths": lengths, "y": rows, "y_lengths": lengths,
              "y_in": np.array([[0, 1, 2], [0, 4, 5]])}
-    inputs, targets, mask = seq2seq_script.make_batch(split, np.array([1]))
+    inputs, targets, mask = seq2seq_script.make_batch(split, np.array([1]), seq2seq_script.TASK)
     assert inputs["x"].tolist() == [[4, 5]] and inputs["x_lengths"].tolist() == [2]
     assert inputs["y_in"].tolist() == [[0, 4, 5]] and targets.tolist() == [[4, 5, 0]]
     assert mask.tolist() == [[1, 1, 0]]
@@ -99,15 +105,15 @@ def test_loss_gradient_matches_finite_differences(softmax, lm_script, compiled_c
     outputs = rng.normal(size=(2, 3, 4) if softmax else (5, 1))
     targets = rng.integers(0, 4, size=(2, 3)) if softmax else rng.normal(size=(5, 1))
     mask = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]]) if softmax else None
-    totals, grad = script.score(outputs, targets, mask, grad=True)
+    totals, grad = script.score(outputs, targets, mask, softmax, grad=True)
     eps = 1e-6
     numeric = np.zeros_like(outputs)
     for i in np.ndindex(outputs.shape):
         plus, minus = outputs.copy(), outputs.copy()
         plus[i] += eps
         minus[i] -= eps
-        numeric[i] = (script.score(plus, targets, mask)[0]["loss"]
-                      - script.score(minus, targets, mask)[0]["loss"]) / (2 * eps)
+        numeric[i] = (script.score(plus, targets, mask, softmax)[0]["loss"]
+                      - script.score(minus, targets, mask, softmax)[0]["loss"]) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, atol=1e-7)
     assert totals["n"] == (3.0 if softmax else 5.0)
 
@@ -118,7 +124,8 @@ def test_checkpoint_files_round_trip(lm_script, tmp_path):
     groups = {"weights": weights, "optimizer": {"m/a.b": np.ones(3), "t": 7}}
     counters = {"step": 5, "epoch": 0, "batch": 5, "loss_sum": 0.1 + 0.2, "loss_terms": 30}
     lm_script.save_checkpoint(str(path), groups, counters)
-    back, meta = lm_script.load_checkpoint(str(path), ("weights", "optimizer"))
+    groups_needed = ("weights", "optimizer")
+    back, meta = lm_script.load_checkpoint(str(path), groups_needed, lm_script.check_weights)
     assert meta == counters  # floats survive exactly
     assert back["optimizer"]["m/a.b"].tolist() == [1.0, 1.0, 1.0]
     assert int(back["optimizer"]["t"]) == 7

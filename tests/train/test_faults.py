@@ -642,6 +642,7 @@ import contextlib, io, json, os, signal, sys
 folder, out = sys.argv[1], sys.argv[2]
 sys.path.insert(0, folder)
 import train
+runtime = sys.modules[train.run_train.__module__]  # <backend>_train_runtime: what train.py runs
 results = {}
 
 
@@ -649,17 +650,17 @@ def interrupt(*args):
     raise KeyboardInterrupt  # what Ctrl-C raises, here while the data is read
 
 
-def interrupt_while_saving(path, weights, save=train.save_weights):
+def interrupt_while_saving(path, weights, check, save=runtime.save_weights):
     os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between checkpoint.npz and weights.npz
-    save(path, weights)
+    save(path, weights, check)
 
 
 for case, name, patch, argv in (
     ("reading", "load_data", interrupt, ["--out", out + "-reading"]),
     ("saving", "save_weights", interrupt_while_saving, ["--out", out, "--checkpoint-every", "2"]),
 ):
-    original = getattr(train, name)
-    setattr(train, name, patch)
+    original = getattr(runtime, name)
+    setattr(runtime, name, patch)
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
@@ -667,7 +668,7 @@ for case, name, patch, argv in (
         results[case] = ["ok", err.getvalue()]
     except SystemExit as e:
         results[case] = [e.code, err.getvalue()]
-    setattr(train, name, original)
+    setattr(runtime, name, original)
 print(json.dumps(results))
 """
 

@@ -8,6 +8,8 @@ standardised with the training part's mean and std).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -111,4 +113,7 @@ def test_a_spec_can_ask_for_lstsq(tmp_path):
     )
     seqspec.compile_spec(spec, "numpy", tmp_path / "out")
     text = (tmp_path / "out" / "train.py").read_text(encoding="utf-8")
-    assert 'choices=["sgd", "momentum", "adam", "lstsq"],\n        default="lstsq"' in text
+    assert '"optimizer": "lstsq",' in text and "least_squares=True," in text
+    help_text = subprocess.run([sys.executable, str(tmp_path / "out" / "train.py"), "--help"],
+                               capture_output=True, text=True, timeout=120).stdout
+    assert "{sgd,momentum,adam,lstsq}" in help_text and "(default: lstsq)" in help_text
