@@ -7,8 +7,6 @@ garbage, not zeros, so any leak of padding into a valid result shows up as a mis
 from __future__ import annotations
 
 import ast
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -144,34 +142,3 @@ def _referenced(name: str, file: str, index: int, references: dict[str, list]) -
     )
 
 
-def unreferenced_definitions(folder: str | os.PathLike[str]) -> list[str]:
-    """``file:name`` of every top-level definition in a compiled folder that nothing reads.
-
-    Every ``.py`` file of ``folder`` is parsed; a definition (def, class, assignment) counts as
-    referenced when any file of the folder reads its name outside the definition itself. The
-    backend's runtime modules (``*_runtime.py``) are the same for every spec, so a model that
-    leaves some of their definitions unused is fine: check them with
-    :func:`unreferenced_runtime_definitions` over several compiled folders instead.
-    """
-    definitions, references = _definitions(Path(folder))
-    return [
-        f"{file}:{name}" for file, name, index in definitions
-        if not file.endswith("_runtime.py") and not _referenced(name, file, index, references)
-    ]
-
-
-def unreferenced_runtime_definitions(folders: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """``file:name`` of every runtime definition that no file of any of ``folders`` reads.
-
-    ``folders`` are compiled folders of one backend (every example, say); a runtime definition
-    is referenced when a file of any of them, its runtime included, reads it.
-    """
-    unused: dict[str, set[str]] | None = None
-    for folder in folders:
-        definitions, references = _definitions(Path(folder))
-        here = {
-            f"{file}:{name}" for file, name, index in definitions
-            if file.endswith("_runtime.py") and not _referenced(name, file, index, references)
-        }
-        unused = here if unused is None else unused & here
-    return sorted(unused or ())

@@ -21,7 +21,8 @@ import seqspec
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+#: The bundled examples, plus specs in specs/ that reach runtime code no example reaches.
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((HERE / "specs").glob("*.yaml"))
 BACKENDS = ("numpy", "torch", "tensorflow")
 
 
@@ -83,28 +84,28 @@ def compiled_again(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
     return compile_all(tmp_path_factory.mktemp("generated-again"))
 
 
-_PLAN: dict[str, tuple[list[str], frozenset[str]]] = {}
+_PLAN: dict[str, tuple[dict[str, tuple[str, ...]], frozenset[str]]] = {}
 
 
-def golden_plan_now() -> dict[str, tuple[list[str], frozenset[str]]]:
-    """{backend: (examples its goldens pin, features no example shows)}, computed once."""
+def golden_plan_now() -> dict[str, tuple[dict[str, tuple[str, ...]], frozenset[str]]]:
+    """{backend: ({example: files its goldens pin}, features no example shows)}, computed once."""
     if not _PLAN:
         from seqspec import registry
 
         golden = _load("golden")
-        tags = {p.stem: golden.features(seqspec.lower_file(p)) for p in EXAMPLES}
+        models = {p.stem: seqspec.lower_file(p) for p in EXAMPLES}
         for backend in BACKENDS:
-            _PLAN[backend] = golden.cover(registry.get(backend).features, tags)
+            _PLAN[backend] = golden.plan(registry.get(backend).features, models)
     return _PLAN
 
 
 @pytest.fixture(scope="session")
-def golden_plan() -> dict[str, tuple[list[str], frozenset[str]]]:
+def golden_plan() -> dict[str, tuple[dict[str, tuple[str, ...]], frozenset[str]]]:
     return golden_plan_now()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """golden_case: (backend, example) for each example the goldens of a backend pin."""
     if "golden_case" in metafunc.fixturenames:
-        cases = [(b, e) for b, (chosen, _) in golden_plan_now().items() for e in chosen]
+        cases = [(b, e) for b, (files, _) in golden_plan_now().items() for e in files]
         metafunc.parametrize("golden_case", cases, ids=[f"{b}-{e}" for b, e in cases])

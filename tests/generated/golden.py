@@ -7,6 +7,9 @@ modules (once) plus the files of a minimal set of examples whose features, read 
 cover every feature the backend supports: a greedy set cover, deterministic (ties go to the
 example first by name).
 
+model.py is pinned for a cover of the model features; train.py and predict.py, whose text
+depends only on the task (scheme, inputs, head, data), for a cover of those, which is smaller.
+
 Layout: tests/golden/<backend>/<example>/<file> and tests/golden/<backend>/_runtime/<file>.
 """
 
@@ -46,6 +49,36 @@ def features(model: ir.Model) -> frozenset[str]:
             for layer in stack.layers:
                 tags |= _layer_tags(layer)
     return frozenset(tags)
+
+
+def script_features(model: ir.Model) -> frozenset[str]:
+    """What train.py and predict.py depend on: the task, not the cells."""
+    tags = {f"scheme={model.scheme}", f"head={model.head.kind if model.head else 'ar'}"}
+    for stack in model.stacks:
+        tags |= {f"{stack.name}.input={stack.input.kind}",
+                 f"{stack.name}.variable_length={stack.input.variable_length}"}
+    if model.data is not None:
+        tags |= {f"data={model.data.format}/{model.data.level}"}
+    tags.add(f"can_generate={model.can_generate}")
+    return frozenset(tags)
+
+
+#: The files each cover pins (runtime modules apart, which are pinned once per backend).
+MODEL_FILES = ("model.py",)
+SCRIPT_FILES = ("train.py", "predict.py")
+
+
+def plan(backend_features: Iterable[str], models: Mapping[str, ir.Model]
+         ) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """({example: the files its goldens pin}, features no example shows) for one backend."""
+    chosen_models, uncovered = cover(backend_features,
+                                     {name: features(m) for name, m in models.items()})
+    chosen_scripts, _ = cover((), {name: script_features(m) for name, m in models.items()})
+    files: dict[str, tuple[str, ...]] = {}
+    for name in sorted(set(chosen_models) | set(chosen_scripts)):
+        files[name] = ((MODEL_FILES if name in chosen_models else ())
+                       + (SCRIPT_FILES if name in chosen_scripts else ()))
+    return files, uncovered
 
 
 def cover(backend_features: Iterable[str],

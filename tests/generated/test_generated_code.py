@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 GOLDEN = ROOT / "tests" / "golden"
-EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+EXAMPLES = [p.stem for p in sorted((ROOT / "examples").glob("*.yaml"))
+            + sorted((HERE / "specs").glob("*.yaml"))]
 BACKENDS = ("numpy", "torch", "tensorflow")
 CASES = [pytest.param(b, e, id=f"{b}-{e}") for b in BACKENDS for e in EXAMPLES]
 
@@ -37,12 +39,6 @@ NOT_C901 = ("model.py", "predict.py", "numpy_runtime.py", "torch_runtime.py",
 PER_FILE_IGNORES = "lint.per-file-ignores = {%s}" % ", ".join(  # noqa: UP031 - TOML braces
     f'"**/{name}" = ["C901"]' for name in NOT_C901)
 
-# TEMPORARY (issue 15): today's output defines helpers nothing uses in 44 of the 45 folders
-# (unused cell helpers in model.py, Config that construction does not read, train.py's
-# shard / save_json / valid_mask / chunks). The model / runtime split removes them; once it is
-# merged this flag goes and the test must pass everywhere.
-DEAD_DEFINITIONS_EXPECTED = True
-
 
 def _python_files(files: dict[str, str]) -> dict[str, str]:
     return {rel: text for rel, text in files.items() if rel.endswith(".py")}
@@ -51,14 +47,13 @@ def _python_files(files: dict[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------- goldens
 
 
-def test_every_file_is_pinned_by_a_golden(golden_case, compiled, check_golden, golden) -> None:
+def test_every_file_is_pinned_by_a_golden(golden_case, compiled, check_golden,
+                                          golden_plan) -> None:
     """The files of an example chosen to pin its backend's features (runtime modules apart)."""
     backend, example = golden_case
     files = compiled[example, backend].files
-    assert "model.py" in files
-    for rel, text in sorted(files.items()):
-        if not golden.is_runtime(rel):
-            check_golden(text, f"{backend}/{example}/{rel}")
+    for rel in golden_plan[backend][0][example]:
+        check_golden(files[rel], f"{backend}/{example}/{rel}")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -77,12 +72,15 @@ def test_runtime_is_the_same_for_every_spec_and_pinned_once(backend, compiled, c
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_goldens_cover_every_feature_and_none_is_stale(backend, compiled, golden, golden_plan,
                                                       update_golden) -> None:
-    chosen, uncovered = golden_plan[backend]
+    pinned, uncovered = golden_plan[backend]
     assert not uncovered, f"no example shows {sorted(uncovered)}: add one to examples/"
     expected = {f"{golden.RUNTIME}/{rel}" for e in EXAMPLES
                 for rel in compiled[e, backend].files if golden.is_runtime(rel)}
-    expected |= {f"{e}/{rel}" for e in chosen
-                 for rel in compiled[e, backend].files if not golden.is_runtime(rel)}
+    expected |= {f"{e}/{rel}" for e, files in pinned.items() for rel in files}
+    for e in pinned:  # every generated file that is not a runtime is model.py or a script
+        assert set(compiled[e, backend].files) - expected - {
+            rel for rel in compiled[e, backend].files if golden.is_runtime(rel)} <= set(
+            golden.MODEL_FILES + golden.SCRIPT_FILES)
     folder = GOLDEN / backend
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     stale = sorted(present - expected)
@@ -246,14 +244,7 @@ def test_imports_without_seqspec(backend, example, standalone) -> None:
 # ---------------------------------------------------------------------- dead definitions
 
 
-def _dead_case(backend: str, example: str):
-    marks = [pytest.mark.xfail(strict=False, reason="TEMPORARY until issue 15's split is "
-                               "merged: today's output defines unused helpers")]
-    return pytest.param(backend, example, id=f"{backend}-{example}",
-                        marks=marks if DEAD_DEFINITIONS_EXPECTED else [])
-
-
-@pytest.mark.parametrize("backend,example", [_dead_case(b, e) for b in BACKENDS for e in EXAMPLES])
+@pytest.mark.parametrize("backend,example", CASES)
 def test_no_dead_definitions(backend, example, compiled, deadcode) -> None:
     """Every top-level def, class and assignment is referenced by a file of the folder; a
     runtime module's by any folder of its backend (docs: tests/generated/deadcode.py)."""
