@@ -223,10 +223,10 @@ def _data(d: spec.Data | None, lowering: _Lowering) -> ir.Data | None:
     if d.column is not None and d.columns is not None:
         lowering.error(("data", "columns"), "column names one time series and columns a CSV of "
                        "sequences; give one of them")
-    for key in ("column", "columns"):
+    for key, what in (("column", "column names a CSV column"), ("columns", "columns name the "
+                                                                 "columns of a CSV")):
         if d.format != "csv" and getattr(d, key) is not None:
-            lowering.error(("data", key), f"{key} names CSV columns, and the format is "
-                           f"{d.format}")
+            lowering.error(("data", key), f"{what}, and the format is {d.format}")
     if d.format != "text" and "level" in d.model_fields_set:
         lowering.error(("data", "level"), f"level says how text is tokenised, and the format is "
                        f"{d.format}")
@@ -262,8 +262,10 @@ def _check_data(model: ir.Model, lowering: _Lowering) -> None:
     each rule: :func:`seqspec.training.data_problems`, which train.py's plan uses too)."""
     from seqspec.training import data_problems
 
+    reported = {p.path for p in lowering.problems}  # one problem a key: the first to fix
     for where, message in data_problems(model):
-        lowering.error(("data", *where), message)
+        if ("data", *where) not in reported:
+            lowering.error(("data", *where), message)
 
 
 def _ar(model: spec.ARLinear | spec.ARNetwork, lowering: _Lowering) -> ir.AR:

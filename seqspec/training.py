@@ -104,7 +104,8 @@ def source_outside_folder(source: str) -> bool:
 
 #: What a CSV time series (``data.column``) trains: the one refusal message, for both.
 SERIES_MODELS = ("a CSV time series trains AR models, or recurrent forecasters over one "
-                 "feature (size 1) with a regression head of 1 output")
+                 "feature (size 1) with a regression head of 1 output; a CSV of sequences "
+                 "takes columns instead")
 
 
 def data_problems(model: ir.Model) -> list[tuple[tuple[str, ...], str]]:
