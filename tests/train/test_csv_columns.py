@@ -211,15 +211,15 @@ def test_bad_tables_are_one_line_naming_file_line_and_column(backend, runs) -> N
         assert run["results"][case] == ["exit", message]
 
 
-def load_reader(folder: Path):
-    """The compiled NumPy train.py's TASK and its runtime's read_table."""
+def load_reader(folder: Path, reader: str = "read_table"):
+    """The compiled NumPy train.py's TASK and its runtime's `reader`."""
     sys.path.insert(0, str(folder))
     try:
         for name in ("train", "model", "numpy_train_runtime", "numpy_runtime"):
             sys.modules.pop(name, None)
         import train
 
-        return train.TASK, sys.modules["numpy_train_runtime"].read_table
+        return train.TASK, getattr(sys.modules["numpy_train_runtime"], reader)
     finally:
         sys.path.remove(str(folder))
         for name in ("train", "model", "numpy_train_runtime", "numpy_runtime"):
@@ -249,6 +249,25 @@ def test_fixed_length_models_refuse_ragged_sequences(tmp_path) -> None:
     assert str(e.value) == (
         f"{tmp_path / 'steps.csv'}:4:1: sequence 'b' has 1 rows, others 2; this model reads "
         "sequences of one length (variable_length: true takes any)")
+
+
+def test_fixed_length_models_refuse_short_npz_lengths_too(tmp_path) -> None:
+    spec = CLASSIFIER.replace(", variable_length: true", "").replace(
+        "  source: motion.csv\n  format: csv\n", "  source: seqs.npz\n  format: npz\n")
+    spec = spec.replace("  columns: {features: [speed, heading], sequence: trip, step: t, "
+                        "label: mode}\n", "")
+    (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
+    seqspec.compile_spec(tmp_path / "spec.yaml", "numpy", tmp_path / "out")
+    task, read_npz = load_reader(tmp_path / "out", "read_npz")
+    x, y = np.zeros((4, 3, 2)), np.array([0, 1, 2, 0])
+    np.savez(tmp_path / "whole.npz", x=x, y=y, lengths=np.full(4, 3))
+    assert read_npz(str(tmp_path / "whole.npz"), task)["x"].shape == (4, 3, 2)
+    np.savez(tmp_path / "short.npz", x=x, y=y, lengths=np.array([3, 2, 3, 3]))
+    with pytest.raises(SystemExit) as e:
+        read_npz(str(tmp_path / "short.npz"), task)
+    assert str(e.value) == (
+        f"{tmp_path / 'short.npz'}: array 'lengths' holds lengths below 3, and this model "
+        "reads sequences of one length (variable_length: true takes any)")
 
 
 def test_predict_writes_one_output_per_sequence_in_file_order(runs) -> None:
