@@ -212,6 +212,17 @@ class Training:
 
 
 @dataclass(frozen=True, slots=True)
+class Columns:
+    """A CSV of sequences: which columns hold what (``data.columns``)."""
+
+    features: tuple[str, ...]  # each step's input features, in the input's order
+    sequence: str  # sequence ids: consecutive rows with one id are one sequence
+    step: str | None  # orders the rows of a sequence (None: the file's order)
+    label: tuple[str, ...]  # many_to_one: one class id or regression outputs per sequence
+    target: tuple[str, ...]  # many_to_many: one per step
+
+
+@dataclass(frozen=True, slots=True)
 class Data:
     """Data settings; ``source`` is resolved against the spec's folder when it was loaded."""
 
@@ -224,6 +235,7 @@ class Data:
     validation: float
     test: float
     shuffle: bool
+    columns: Columns | None = None  # csv of sequences; None: a time series (column)
     #: ``source`` as the compiled train.py finds it: relative to the output folder, or absolute
     #: (set by :func:`seqspec.api.compile_spec`; empty when nothing was compiled).
     path: str = ""

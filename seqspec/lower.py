@@ -213,33 +213,59 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
                        lr_decay_epochs=t.lr_decay_epochs)
 
 
-def _data(d: spec.Data | None, model: spec.Model, lowering: _Lowering) -> ir.Data | None:
+def _data(d: spec.Data | None, lowering: _Lowering) -> ir.Data | None:
+    """The data section on its own; whether it fits the model is :func:`_check_data`'s."""
     if d is None:
         return None
-    if d.format == "text" and not (
-        isinstance(model, spec.ManyToMany)
-        and isinstance(model.input, spec.TokenInput)
-        and isinstance(model.head, spec.SoftmaxHead)
-        and model.head.classes == model.input.vocab_size
-    ):
-        lowering.error(("data", "format"), "text data trains a language model: many_to_many "
-                       "over tokens with a softmax head whose classes equal the vocab_size")
-    if d.format == "csv" and d.column is None:
-        lowering.error(("data", "column"), "csv data needs the column of the time series")
-    if d.format != "csv" and d.column is not None:
-        lowering.error(("data", "column"), f"column names a CSV column, and the format is "
-                       f"{d.format}")
+    if d.format == "csv" and d.column is None and d.columns is None:
+        lowering.error(("data", "column"), "csv data needs the column of the time series "
+                       "(or columns: the columns of a CSV of sequences)")
+    if d.column is not None and d.columns is not None:
+        lowering.error(("data", "columns"), "column names one time series and columns a CSV of "
+                       "sequences; give one of them")
+    for key, what in (("column", "column names a CSV column"), ("columns", "columns name the "
+                                                                 "columns of a CSV")):
+        if d.format != "csv" and getattr(d, key) is not None:
+            lowering.error(("data", key), f"{what}, and the format is {d.format}")
     if d.format != "text" and "level" in d.model_fields_set:
         lowering.error(("data", "level"), f"level says how text is tokenised, and the format is "
                        f"{d.format}")
-    if isinstance(model, spec.ARLinear | spec.ARNetwork) and d.window not in (None, model.order):
-        lowering.error(("data", "window"), f"window ({d.window}) must equal the model's order "
-                       f"({model.order}): the model reads windows of that many values")
+    if d.columns is not None and d.window is not None:
+        lowering.error(("data", "window"), "window cuts a time series; a CSV of sequences "
+                       "has its own (set sequence_length, the longest allowed)")
     if d.split.validation + d.split.test >= 1:
         lowering.error(("data", "split"), f"validation + test ({d.split.validation:g} + "
                        f"{d.split.test:g}) leaves no data for training; keep the sum below 1")
+    columns = _columns(d.columns, lowering) if d.columns is not None else None
     return ir.Data(d.source, d.format, d.level, d.sequence_length, d.column, d.window,
-                   d.split.validation, d.split.test, d.split.shuffle)
+                   d.split.validation, d.split.test, d.split.shuffle, columns=columns)
+
+
+def _columns(c: spec.Columns, lowering: _Lowering) -> ir.Columns:
+    def names(value: str | list[str] | None) -> tuple[str, ...]:
+        return () if value is None else (value,) if isinstance(value, str) else tuple(value)
+
+    roles = {"features": names(c.features), "sequence": (c.sequence,), "step": names(c.step),
+             "label": names(c.label), "target": names(c.target)}
+    seen: dict[str, str] = {}
+    for role, taken in roles.items():
+        for name in taken:
+            if name in seen:
+                lowering.error(("data", "columns", role), f"column {name!r} is already the "
+                               f"{seen[name]} column; each column has one role")
+            seen.setdefault(name, role)
+    return ir.Columns(roles["features"], c.sequence, c.step, roles["label"], roles["target"])
+
+
+def _check_data(model: ir.Model, lowering: _Lowering) -> None:
+    """The data must be what the generated train.py reads for this model (one definition of
+    each rule: :func:`seqspec.training.data_problems`, which train.py's plan uses too)."""
+    from seqspec.training import data_problems
+
+    reported = {p.path for p in lowering.problems}  # one problem a key: the first to fix
+    for where, message in data_problems(model):
+        if ("data", *where) not in reported:
+            lowering.error(("data", *where), message)
 
 
 def _ar(model: spec.ARLinear | spec.ARNetwork, lowering: _Lowering) -> ir.AR:
@@ -324,13 +350,14 @@ def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "")
         start_token=start_token,
         end_token=end_token,
         training=_training(doc.training, m, head, lw),
-        data=_data(doc.data, m, lw),
+        data=_data(doc.data, lw),
         feature_sites=tuple(lw.sites),
     )
     count = model.parameter_count
     if count > spec.MAX_PARAMETERS:
         lw.error(mp, f"the model has {count:,} parameters, over the limit of "
                  f"{spec.MAX_PARAMETERS:,}; refusing before anything is allocated")
+    _check_data(model, lw)
     if not lw.problems:
         _check_monitor(model, lw)
     if lw.problems:

@@ -323,6 +323,42 @@ class Split(Strict):
     shuffle: bool = Field(True, description="Shuffle before splitting (seeded by training.seed).")
 
 
+#: A CSV column's name as its header row spells it (any printable text).
+ColumnName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    Field(description="A CSV column's name, as the header row spells it."),
+]
+ColumnNames = Annotated[list[ColumnName], Field(min_length=1, max_length=100_000)]
+
+
+class Columns(Strict):
+    """A CSV of sequences: one row per step; the rows of a sequence are consecutive."""
+
+    features: ColumnNames = Field(
+        description="The columns of each step's input features, in the order of the model's "
+        "input (their count is the input's size)."
+    )
+    sequence: ColumnName = Field(
+        description="Sequence ids: the consecutive rows with one id form one sequence."
+    )
+    step: ColumnName | None = Field(
+        None,
+        description="Order the rows of each sequence by this column's numbers (none: in the "
+        "file's order); two rows of a sequence may not share a step.",
+    )
+    label: ColumnName | ColumnNames | None = Field(
+        None,
+        description="many_to_one: the column of each sequence's class id (softmax head) or its "
+        "regression outputs (one column each); every row that fills it must agree.",
+    )
+    target: ColumnName | ColumnNames | None = Field(
+        None,
+        description="many_to_many: the column of each step's class id (softmax head) or its "
+        "regression outputs (one column each).",
+    )
+
+
 class Data(Strict):
     """Where train.py finds its data; paths are relative to the spec file."""
 
@@ -330,14 +366,19 @@ class Data(Strict):
         description="Path of the data file."
     )
     format: Literal["text", "npz", "csv"] = Field(
-        description="text: a corpus for a language model; csv: a time series column; "
-        "npz: prepared arrays."
+        description="text: a corpus for a language model; csv: a time series column, or "
+        "sequences (columns); npz: prepared arrays."
     )
     level: Literal["char", "word"] = Field("char", description="Tokenisation of text data.")
     sequence_length: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
-        100, description="Steps per training sequence (text)."
+        100,
+        description="Steps per training sequence (text); the longest sequence allowed (csv "
+        "columns).",
     )
     column: Name | None = Field(None, description="CSV column of a time series.")
+    columns: Columns | None = Field(
+        None, description="CSV of sequences (many_to_one, many_to_many): which columns are what."
+    )
     window: Annotated[int, Field(gt=0, le=MAX_STEPS)] | None = Field(
         None, description="Window length for CSV time series."
     )

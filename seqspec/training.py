@@ -8,6 +8,7 @@ the script live in ``seqspec/templates/_train_*.py.j2``.
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,8 @@ class TrainPlan:
     trainable: bool  # False: train.py only explains why (``reason``) and exits
     reason: str
     reason_literal: str
-    fmt: str  # text | npz | csv: the reader the script contains
+    fmt: str  # text | npz | csv: the data file's format
+    reads: str  # text | npz | csv (a series) | table (a CSV of sequences): train.py's reader
     data_path: str | None  # default --data, relative to the output folder (or absolute)
     data_literal: str  # data_path as a Python literal (made by str_literal)
     data_outside: bool  # data.source leaves the spec's folder (absolute, or up through "..")
@@ -63,6 +65,7 @@ class TrainPlan:
     monitors: tuple[str, ...]  # what --monitor may name: the records of an epoch
     target: str  # the headline validation metric (the summary line names it)
     exact: bool  # the model is linear in its weights: --optimizer lstsq solves it in closed form
+    columns: ir.Columns | None  # table: which CSV columns are what
     defaults: dict[str, object] = field(default_factory=dict)
 
 
@@ -99,28 +102,73 @@ def source_outside_folder(source: str) -> bool:
     return False
 
 
-def _why_untrainable(model: ir.Model, fmt: str) -> str:
-    """An empty string when the data format fits the model, else the reason."""
+#: What a CSV time series (``data.column``) trains: the one refusal message, for both.
+SERIES_MODELS = ("a CSV time series trains AR models, or recurrent forecasters over one "
+                 "feature (size 1) with a regression head of 1 output; a CSV of sequences "
+                 "takes columns instead")
+
+
+def data_problems(model: ir.Model) -> list[tuple[tuple[str, ...], str]]:
+    """What keeps train.py from reading this model's data: (key under ``data``, message) pairs.
+
+    The one definition of each rule: ``seqspec validate`` reports them at the spec's ``data``
+    keys, and :func:`plan` makes train.py refuse (and say why) where no data section was checked.
+    """
+    data = model.data
+    fmt = _format(model)
     if fmt == "text" and not (model.scheme == "many_to_many" and model.can_generate):
-        return ("text data trains a language model whose head predicts the next token "
-                "(softmax classes == vocab_size)")
-    if fmt == "csv":
-        if model.ar is not None:
-            return ""
-        enc = model.encoder
-        ok = (
-            model.scheme in ("many_to_many", "many_to_one")
-            and enc is not None
-            and enc.input.kind == "features"
-            and enc.input.step_size == 1
-            and model.head is not None
-            and model.head.kind == "regression"
-            and model.head.out_size == 1
-        )
-        if not ok:
-            return ("a CSV time series trains AR models, or recurrent forecasters over one "
-                    "feature (size 1) with a regression head of 1 output")
-    return ""
+        return [(("format",), "text data trains a language model: many_to_many over tokens "
+                 "with a softmax head whose classes equal the vocab_size")]
+    if fmt != "csv":
+        return []
+    if data is not None and data.columns is not None:
+        return _columns_problems(model, data.columns)
+    if model.ar is not None:
+        if data is not None and data.window not in (None, model.ar.order):
+            return [(("window",), f"window ({data.window}) must equal the model's order "
+                     f"({model.ar.order}): the model reads windows of that many values")]
+        return []
+    enc, head = model.encoder, model.head
+    ok = (
+        model.scheme in ("many_to_many", "many_to_one")
+        and enc is not None
+        and enc.input.kind == "features"
+        and enc.input.step_size == 1
+        and head is not None
+        and head.kind == "regression"
+        and head.out_size == 1
+    )
+    return [] if ok else [(("column",), SERIES_MODELS)]
+
+
+def _columns_problems(model: ir.Model, columns: ir.Columns) -> list[tuple[tuple[str, ...], str]]:
+    """A CSV of sequences feeds the features of a many_to_one or many_to_many encoder."""
+    enc, head = model.encoder, model.head
+    if model.scheme not in ("many_to_one", "many_to_many") or enc is None or head is None:
+        return [(("columns",), f"a CSV of sequences trains many_to_one and many_to_many "
+                 f"models, and this one is {model.scheme}; use npz data")]
+    if enc.input.kind != "features":
+        return [(("columns",), "a CSV of sequences feeds feature columns, and this model reads "
+                 "token ids; use npz or text data")]
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if len(columns.features) != enc.input.step_size:
+        problems.append((("columns", "features"), f"{len(columns.features)} feature columns "
+                         f"for an input of size {enc.input.step_size}; name one per input value"))
+    role, other = ("label", "target") if model.scheme == "many_to_one" else ("target", "label")
+    if getattr(columns, other):
+        what = "per sequence" if other == "label" else "per step"
+        problems.append((("columns", other), f"{other} columns give one value {what}, and "
+                         f"{model.scheme} needs {role} columns"))
+    given = getattr(columns, role)
+    want = 1 if head.kind == "softmax" else head.out_size
+    if not given:
+        problems.append((("columns",), f"{model.scheme} needs {role}: the column(s) of what "
+                         "the model predicts"))
+    elif len(given) != want:
+        what = "class id" if head.kind == "softmax" else f"{want} regression outputs"
+        problems.append((("columns", role), f"{len(given)} {role} columns for a head of "
+                         f"{what}; name {want}"))
+    return problems
 
 
 def _format(model: ir.Model) -> str:
@@ -152,7 +200,7 @@ def monitors(model: ir.Model) -> tuple[str, ...] | None:
     Light on purpose: ``seqspec validate`` calls it and must not load jinja2 or numpy.
     """
     fmt = _format(model)
-    if _why_untrainable(model, fmt):
+    if data_problems(model):
         return None
     return ("train_loss", "val_loss", *(f"val_{m}" for m in _metrics(model, fmt == "text")))
 
@@ -162,15 +210,17 @@ def plan(model: ir.Model) -> TrainPlan:
     t = model.training
     data = model.data
     fmt = _format(model)
-    reason = _why_untrainable(model, fmt)
+    problems = data_problems(model)
+    reason = problems[0][1] if problems else ""
     path = _data_path(model)
     enc, dec, head = model.encoder, model.decoder, model.head
     softmax = head is not None and head.kind == "softmax"
     per_step = model.scheme in ("many_to_many", "one_to_many", "seq2seq")
     lm = fmt == "text" and not reason
+    columns = data.columns if data is not None and fmt == "csv" else None
     if model.ar is not None:
         seq_len = _ar_window(model)
-    elif data is not None and fmt == "csv":
+    elif data is not None and fmt == "csv" and columns is None:
         seq_len = data.window or data.sequence_length
     else:
         seq_len = data.sequence_length if data is not None else 100
@@ -203,6 +253,7 @@ def plan(model: ir.Model) -> TrainPlan:
         reason=reason,
         reason_literal=str_literal(reason),
         fmt=fmt,
+        reads="table" if columns is not None else fmt,
         data_path=path,
         data_literal=str_literal(path),
         data_outside=data is not None and source_outside_folder(data.source),
@@ -229,6 +280,7 @@ def plan(model: ir.Model) -> TrainPlan:
         monitors=("train_loss", "val_loss", *(f"val_{m}" for m in metrics)),  # = monitors()
         target=metrics[0],
         exact=model.ar is not None and model.ar.kind == "linear",
+        columns=columns,
         defaults=defaults,
     )
 
@@ -272,7 +324,7 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
 
     fields: list[tuple[str, str, str]] = [
         ("name", str_literal(model.name), ""),
-        ("reads", pyrepr(train.fmt), "the data file's format"),
+        ("reads", pyrepr(train.reads), "the data file's format"),
         ("data", train.data_literal, "the default --data, relative to this folder"),
         ("data_outside_spec", pyrepr(train.data_outside),
          "True: reading it needs --allow-outside-data"),
@@ -297,6 +349,8 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
             ("sequence_length", pyrepr(train.sequence_length), "steps per training row"),
             ("carry_state", pyrepr(train.carry_state), "TBPTT carries the state across chunks"),
         ]
+    elif train.columns is not None:
+        fields += _table_fields(model, train.columns, train.sequence_length)
     elif train.fmt == "csv":
         fields += [
             ("window", pyrepr(train.sequence_length), "past values per prediction"),
@@ -329,6 +383,23 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
     return fields
 
 
+def _table_fields(model: ir.Model, columns: ir.Columns, longest: int) -> list:
+    """Task fields of a CSV of sequences: its columns, and the longest sequence it may hold."""
+    from seqspec.render import pyrepr
+
+    role = "label" if model.scheme == "many_to_one" else "target"
+    fields = [
+        ("feature_columns", pyrepr(columns.features), "each step's inputs, in order"),
+        ("sequence_column", pyrepr(columns.sequence), "consecutive rows with one id: a sequence"),
+    ]
+    if columns.step is not None:
+        fields.append(("step_column", pyrepr(columns.step), "orders the rows of a sequence"))
+    per = "one per sequence" if role == "label" else "one per step"
+    fields.append(("target_columns", pyrepr(getattr(columns, role)), f"the {role}: {per}"))
+    fields.append(("sequence_length", pyrepr(longest), "the longest sequence allowed"))
+    return fields
+
+
 def task_lines(fields: list[tuple[str, str, str]]) -> list[str]:
     """``name=literal,  # note`` lines of Task(...); a note that would pass 100 columns goes on
     the line above."""
@@ -337,6 +408,15 @@ def task_lines(fields: list[tuple[str, str, str]]) -> list[str]:
     lines = []
     for name, literal, note in fields:
         line = f"{name}={literal},"
+        if len(line) > 96 and literal.startswith("(") and literal.endswith(")"):
+            # a long tuple (many CSV columns): one item a line, as ruff format writes it
+            from seqspec.render import pyrepr
+
+            if note:
+                lines.append(f"# {comment(note)}")
+            items = ast.literal_eval(literal)
+            lines += [f"{name}=(", *(f"    {pyrepr(item)}," for item in items), "),"]
+            continue
         if note and len(line) + len(note) + 8 <= 100:
             line += f"  # {comment(note)}"
         elif note:

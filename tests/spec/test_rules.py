@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import seqspec
-from seqspec import loader
+from seqspec import ir, loader
 
 ROOT = Path(__file__).resolve().parents[2]
 LSTM = {"cell": "lstm", "hidden_size": 4}
@@ -88,6 +88,32 @@ def test_data_rules(problems, lower_dict) -> None:
     assert problems(_ar(data={**csv, "split": {"validation": 0.6, "test": 0.4}})) == [
         ("data.split", "validation + test (0.6 + 0.4) leaves no data for training; keep the sum "
          "below 1")]
+
+
+def test_csv_columns_rules(problems, sequence_model, lower_dict) -> None:
+    columns = {"features": ["a", "b", "c"], "sequence": "id", "label": "y"}
+    data = {"source": "t.csv", "format": "csv", "columns": columns}
+    classifier = sequence_model([LSTM], scheme="many_to_one", head={"kind": "softmax",
+                                                                     "classes": 3})
+    model = lower_dict({**classifier, "data": data})
+    assert model.data.columns == ir.Columns(("a", "b", "c"), "id", None, ("y",), ())
+    assert problems({**classifier, "data": {**data, "columns": {**columns, "label": ["y", "z"]}}}
+                    ) == [("data.columns.label", "2 label columns for a head of class id; name 1")]
+    assert problems({**classifier, "data": {**data, "format": "npz"}}) == [
+        ("data.columns", "columns name the columns of a CSV, and the format is npz")]
+    assert problems({**classifier, "data": {**data, "column": "a"}}) == [
+        ("data.columns", "column names one time series and columns a CSV of sequences; give one "
+         "of them")]
+    tagger = sequence_model([LSTM], head={"kind": "regression", "outputs": 2})
+    assert problems({**tagger, "data": data}) == [
+        ("data.columns.label", "label columns give one value per sequence, and many_to_many "
+         "needs target columns"),
+        ("data.columns", "many_to_many needs target: the column(s) of what the model predicts")]
+    lower_dict({**tagger, "data": {**data, "columns": {**columns, "label": None,
+                                                         "target": ["y", "z"]}}})
+    # a one-column series is what forecasters read; a classifier is refused where validate looks
+    assert [p for p, _ in problems({**classifier, "data": {"source": "s.csv", "format": "csv",
+                                                           "column": "v"}})] == ["data.column"]
 
 
 def test_copy_bridge_rules(problems) -> None:

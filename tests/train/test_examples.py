@@ -26,6 +26,8 @@ def random_data(model, folder: Path) -> Path:
         column = model.data.column if model.data is not None else "value"
         path.write_text("\n".join([column] + [repr(float(v)) for v in values]) + "\n")
         return path
+    if model.data is not None and model.data.columns is not None:
+        return random_table(model, folder, rng)
     if model.scheme == "many_to_many" and model.can_generate:
         path = folder / "text.txt"
         path.write_text("".join(rng.choice(list("abcdefgh \n"), size=3000)), encoding="utf-8")
@@ -40,8 +42,10 @@ def random_data(model, folder: Path) -> Path:
     arrays = {}
     if model.encoder is not None:
         arrays["x"] = sequence(model.encoder)
+        # ragged only where the model takes lengths: a fixed-length encoder refuses them
+        ragged = model.encoder.input.variable_length
         arrays["x_lengths" if model.scheme == "seq2seq" else "lengths"] = rng.integers(
-            2, steps + 1, size=n)
+            2 if ragged else steps, steps + 1, size=n)
     if model.scheme == "one_to_many":
         arrays["features"] = rng.normal(size=(n, model.vector_size))
     shape = (n, steps) if head.per_step else (n,)
@@ -51,6 +55,26 @@ def random_data(model, folder: Path) -> Path:
         arrays["y"] = rng.normal(size=(*shape, head.out_size))
     path = folder / "data.npz"
     np.savez(path, **arrays)
+    return path
+
+
+def random_table(model, folder: Path, rng: np.random.Generator) -> Path:
+    """A CSV of 24 sequences (data.columns) of 2 to 6 rows, with random features and labels."""
+    columns, head = model.data.columns, model.head
+    outputs = columns.label or columns.target
+    lines = [",".join([columns.sequence, *([columns.step] if columns.step else []),
+                       *columns.features, *outputs])]
+    for seq in range(24):
+        label = rng.integers(0, head.out_size) if head.kind == "softmax" else None
+        for t in range(int(rng.integers(2, 7))):
+            values = [repr(float(v)) for v in rng.normal(size=len(columns.features))]
+            if head.kind == "softmax":
+                ys = [str(label if columns.label else rng.integers(0, head.out_size))]
+            else:
+                ys = [repr(float(v)) for v in rng.normal(size=len(outputs))]
+            lines.append(",".join([f"s{seq}", *([str(t)] if columns.step else []), *values, *ys]))
+    path = folder / "table.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 

@@ -4,6 +4,7 @@ default data path."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 import seqspec
+from seqspec import registry
+from seqspec.errors import format_path
+from seqspec.training import SERIES_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -60,18 +64,31 @@ def test_default_data_path_is_relative_to_the_output_folder(tmp_path):
     assert (out / data).resolve() == (ROOT / "examples" / "data" / "corpus.txt").resolve()
 
 
-def test_a_model_its_data_cannot_train_gets_a_script_that_says_why(tmp_path):
+def test_a_model_its_data_cannot_train_is_refused_at_the_data_key(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "seqspec: 1\nname: tagged\nmodel:\n  scheme: many_to_one\n"
         "  input: {kind: tokens, vocab_size: 5, encoding: one_hot}\n"
         "  layers: [{cell: elman, hidden_size: 4}]\n  head: {kind: softmax, classes: 2}\n"
         "data: {source: s.csv, format: csv, column: v}\n", encoding="utf-8")
-    seqspec.compile_spec(spec, "numpy", tmp_path / "out")
-    proc = subprocess.run([sys.executable, str(tmp_path / "out" / "train.py")],
+    with pytest.raises(seqspec.SpecError) as refused:
+        seqspec.compile_spec(spec, "numpy", tmp_path / "out")
+    assert [format_path(p.path) for p in refused.value.problems] == ["data.column"]
+    assert not (tmp_path / "out").exists()
+    # an IR that skipped that check still gets a train.py that says why (the same rule)
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "{source: s.csv, format: csv, column: v}", "{source: s.npz, format: npz}"),
+        encoding="utf-8")
+    model = seqspec.lower_file(spec)
+    model = dataclasses.replace(model, data=dataclasses.replace(
+        model.data, source="s.csv", format="csv", column="v"))
+    files = registry.get("numpy").emit(model)
+    assert "numpy_train_runtime.py" not in files
+    (tmp_path / "train.py").write_text(files["train.py"], encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(tmp_path / "train.py")],
                           capture_output=True, text=True)
-    assert proc.returncode != 0
-    assert "cannot train from csv data" in proc.stderr
+    assert proc.returncode == 1
+    assert proc.stderr == f"cannot train from csv data: {SERIES_MODELS}\n"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
