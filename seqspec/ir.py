@@ -209,6 +209,7 @@ class Training:
     warmup_steps: int = 0
     lr_decay: float = 0.1
     lr_decay_epochs: int = 10
+    weight_decay: float = 0.0  # L2 (sgd, momentum, adam) or decoupled (adamw)
 
 
 @dataclass(frozen=True, slots=True)

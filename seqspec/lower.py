@@ -197,7 +197,7 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
     if t.optimizer == "lstsq" and not isinstance(model, spec.ARLinear):
         lowering.error(("training", "optimizer"), f"lstsq solves a linear least-squares problem "
                        f"exactly: only the ar_linear scheme is linear in its weights, and this "
-                       f"model is {model.scheme}; use sgd, momentum or adam")
+                       f"model is {model.scheme}; use sgd, momentum, adam or adamw")
     if head is None and t.tbptt is not None:
         lowering.error(("training", "tbptt"), "tbptt truncates backpropagation through time, and "
                        "an autoregressive window model has no recurrence")
@@ -210,7 +210,7 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
                        t.tbptt, t.seed, t.checkpoint_every, monitor=t.monitor, mode=t.mode,
                        patience=t.patience, min_delta=t.min_delta, restore_best=t.restore_best,
                        schedule=t.schedule, warmup_steps=t.warmup_steps, lr_decay=t.lr_decay,
-                       lr_decay_epochs=t.lr_decay_epochs)
+                       lr_decay_epochs=t.lr_decay_epochs, weight_decay=t.weight_decay)
 
 
 def _data(d: spec.Data | None, lowering: _Lowering) -> ir.Data | None:

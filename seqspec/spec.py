@@ -250,12 +250,21 @@ Model = Annotated[
 class Training(Strict):
     """How the generated train.py trains the model (each value overridable on its command line)."""
 
-    optimizer: Literal["sgd", "momentum", "adam", "lstsq"] = Field(
+    optimizer: Literal["sgd", "momentum", "adam", "adamw", "lstsq"] = Field(
         "adam",
-        description="sgd, sgd with momentum 0.9, or Adam; lstsq (ar_linear only): the exact "
-        "ordinary least-squares fit, solved in closed form (epochs and learning_rate unused).",
+        description="sgd, sgd with momentum 0.9, Adam, or AdamW (Adam with decoupled weight "
+        "decay); lstsq (ar_linear only): the exact ordinary least-squares fit, solved in closed "
+        "form (epochs and learning_rate unused).",
     )
     learning_rate: float = Field(1e-3, gt=0, le=10, description="Step size.")
+    weight_decay: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="Weight decay of every weight: sgd, momentum and adam add weight_decay * w "
+        "to the gradient (L2); adamw multiplies w by 1 - learning_rate * weight_decay before "
+        "its step (decoupled). PyTorch's formulas.",
+    )
     epochs: Annotated[int, Field(gt=0, le=1_000_000)] = Field(
         10, description="Passes over the training data."
     )

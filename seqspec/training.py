@@ -232,6 +232,7 @@ def plan(model: ir.Model) -> TrainPlan:
     defaults: dict[str, object] = {
         "optimizer": t.optimizer,
         "lr": t.learning_rate,
+        "weight_decay": t.weight_decay,
         "epochs": t.epochs,
         "batch_size": t.batch_size,
         "clip_norm": t.clip_norm,

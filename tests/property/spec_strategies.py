@@ -165,8 +165,10 @@ def specs(draw: st.DrawFn, scheme: str | None = None) -> Spec:
         out["description"] = draw(st.text(st.characters(codec="utf-8", exclude_categories=(
             "Cc", "Cs")), max_size=40))
     if draw(st.integers(0, 3)) == 0:
-        out["training"] = {"optimizer": draw(st.sampled_from(["sgd", "momentum", "adam"])),
-                           "epochs": draw(st.integers(1, 3))}
+        out["training"] = {"optimizer": draw(st.sampled_from(["sgd", "momentum", "adam",
+                                                              "adamw"])),
+                           "epochs": draw(st.integers(1, 3)),
+                           "weight_decay": draw(st.sampled_from([0.0, 0.01]))}
     return out
 
 

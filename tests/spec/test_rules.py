@@ -72,7 +72,7 @@ def test_lstsq_needs_a_linear_model(problems, sequence_model, lower_dict) -> Non
     assert problems(mlp) == [
         ("training.optimizer", "lstsq solves a linear least-squares problem exactly: only the "
          "ar_linear scheme is linear in its weights, and this model is ar_mlp; use sgd, "
-         "momentum or adam")]
+         "momentum, adam or adamw")]
     assert [p for p, _ in problems({**sequence_model([LSTM]), "training": exact})] == [
         "training.optimizer"]
 

@@ -138,6 +138,8 @@ BAD_FLAGS = {
     "negative patience": ["--patience", "-1"],
     "nan min delta": ["--min-delta", "nan"],
     "negative min delta": ["--min-delta", "-0.5"],
+    "negative weight decay": ["--weight-decay", "-0.1"],
+    "nan weight decay": ["--weight-decay", "nan"],
     "lr decay above 1": ["--lr-decay", "1.5"],
     "nan lr decay": ["--lr-decay", "nan"],
     "negative warmup": ["--warmup-steps", "-1"],

@@ -116,4 +116,4 @@ def test_a_spec_can_ask_for_lstsq(tmp_path):
     assert '"optimizer": "lstsq",' in text and "least_squares=True," in text
     help_text = subprocess.run([sys.executable, str(tmp_path / "out" / "train.py"), "--help"],
                                capture_output=True, text=True, timeout=120).stdout
-    assert "{sgd,momentum,adam,lstsq}" in help_text and "(default: lstsq)" in help_text
+    assert "{sgd,momentum,adam,adamw,lstsq}" in help_text and "(default: lstsq)" in help_text

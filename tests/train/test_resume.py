@@ -68,10 +68,12 @@ def test_sigkill_then_resume_matches_uninterrupted(backend, compiled_case, train
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
-# early stopping, the best weights and the plateau schedule: all of their state is resumed
+# early stopping, the best weights, the plateau schedule and AdamW with weight decay: all of
+# their state is resumed
 EARLY = ["--epochs", "20", "--checkpoint-every", "3", "--dtype", "float64", "--patience", "2",
          "--min-delta", "0.05", "--restore-best", "--schedule", "plateau", "--lr-decay", "0.5",
-         "--lr-decay-epochs", "1", "--warmup-steps", "4"]
+         "--lr-decay-epochs", "1", "--warmup-steps", "4", "--optimizer", "adamw",
+         "--weight-decay", "0.01"]
 
 
 def kill_when(folder, out, args, ready):
