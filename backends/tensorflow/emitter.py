@@ -309,6 +309,7 @@ def context(model: ir.Model) -> dict[str, object]:
         "outputs_doc": signature[1],
         "forward_params": [a.name + ("=None" if a.optional else "") for a in args],
         "packed": "dict(" + ", ".join(f"{a.name}={a.name}" for a in args) + ")",
+        "packed_args": [f"{a.name}={a.name}" for a in args],
         "references": _references(model, stacks),
         "serving_inputs": _serving_inputs(model, args),
         "generate": generate,
