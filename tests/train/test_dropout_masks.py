@@ -18,6 +18,8 @@ import sys
 import numpy as np
 import pytest
 
+import seqspec
+
 STEPS = ["--dtype", "float64", "--optimizer", "sgd", "--lr", "0.5", "--max-steps", "3"]
 
 
@@ -163,3 +165,54 @@ def test_two_replicas_with_dropout_end_like_one(compiled_case, train_tools, tmp_
         proc = train_tools["run"](folder, "--out", str(tmp_path / name), *STEPS, *extra)
         assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_weights(weights(tmp_path / "one"), weights(tmp_path / "two"))
+
+
+LEFT_PADDED = """\
+seqspec: 1
+name: dropout_left_padded
+model:
+  scheme: many_to_many
+  input: {kind: features, size: 3, variable_length: true, padding: left}
+  layers:
+    - {cell: lstm, hidden_size: 5, bidirectional: true, merge_mode: sum}
+    - {cell: gru, hidden_size: 4}
+    - {cell: elman, hidden_size: 3, activation: sigmoid}
+  dropout: 0.4
+  head: {kind: regression, outputs: 2}
+"""
+
+
+@pytest.mark.torch
+@pytest.mark.tensorflow
+def test_a_training_pass_drops_the_same_units_in_every_backend(tmp_path, monkeypatch):
+    """Left padding (Keras rotates the rows), a bidirectional layer, an explicit torch cell:
+    the same seeds give the same outputs in float64."""
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LEFT_PADDED, encoding="utf-8")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 6, 3))
+    lengths = np.array([6, 2, 4, 5])
+    seeds = np.array([[3, 7, 0, b] for b in range(4)])
+    outputs = {}
+    for backend in ("numpy", "torch", "tensorflow"):
+        folder = tmp_path / backend
+        seqspec.compile_spec(spec, backend, folder)
+        monkeypatch.syspath_prepend(str(folder))
+        model_py = load_module(folder / "model.py", f"dropout_left_{backend}")
+        model = model_py.Model(weights=model_py.init_weights(1), dtype="float64")
+        if backend == "numpy":
+            y = model.forward(x, lengths, training=True, dropout_seeds=seeds)[0]
+            plain = model.forward(x, lengths)[0]
+        elif backend == "torch":
+            model.train()
+            y = model(x, lengths, dropout_seeds=seeds)[0].detach().numpy()
+        else:
+            y = model.forward(x, lengths, training=True, dropout_seeds=seeds)[0].numpy()
+        outputs[backend] = y
+        monkeypatch.delitem(sys.modules, "model", raising=False)
+    np.testing.assert_allclose(outputs["torch"], outputs["numpy"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(outputs["tensorflow"], outputs["numpy"], rtol=0, atol=1e-12)
+    assert not np.allclose(outputs["numpy"], plain)  # units were dropped
