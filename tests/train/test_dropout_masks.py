@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -216,3 +217,26 @@ def test_a_training_pass_drops_the_same_units_in_every_backend(tmp_path, monkeyp
     np.testing.assert_allclose(outputs["torch"], outputs["numpy"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(outputs["tensorflow"], outputs["numpy"], rtol=0, atol=1e-12)
     assert not np.allclose(outputs["numpy"], plain)  # units were dropped
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_two_tf_workers_with_dropout_end_like_one(compiled_case, train_tools, tmp_path):
+    """MultiWorkerMirroredStrategy (TF_CONFIG), two worker processes on this machine."""
+    pytest.importorskip("tensorflow")
+    folder = compiled_case("many_to_many", "tensorflow")
+    proc = train_tools["run"](folder, "--out", str(tmp_path / "one"), *STEPS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cluster = {"worker": [f"localhost:{free_port()}" for _ in range(2)]}
+    procs = []
+    for index in range(2):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, **train_tools["env"], "TF_CONFIG": json.dumps(config)}
+        procs.append(subprocess.Popen(
+            [sys.executable, str(folder / "train.py"), "--no-progress",
+             "--out", str(tmp_path / f"worker{index}"), *STEPS],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=folder))
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    assert "training on 2 replicas" in outputs[0][0]
+    assert_same_weights(weights(tmp_path / "one"), weights(tmp_path / "worker0"))
