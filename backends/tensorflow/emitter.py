@@ -137,6 +137,9 @@ def _lengths_doc(inp: ir.SequenceInput) -> str:
     return f"(B,) int valid steps per row (the {side} ones), or None for all"
 
 
+_DROPOUT_SEEDS_DOC = "(B, n) ints seeding each row's dropout masks, or None (Keras' own)"
+
+
 def _signature(model: ir.Model) -> tuple[list[Arg], str]:
     """The arguments of forward() and a description of its outputs."""
     if model.ar is not None:
@@ -283,8 +286,12 @@ def context(model: ir.Model) -> dict[str, object]:
             generate = "decoder_tokens" if tokens else "decoder_values"
     signature = _signature(model)
     args = sorted(signature[0], key=lambda a: a.optional)  # required ones first
+    dropout = "dropout" in model.features
+    if dropout:  # what train.py passes: the masks of dropout_masks, as in every backend
+        args.append(Arg("dropout_seeds", True, _DROPOUT_SEEDS_DOC))
     return {
         "model": model,
+        "dropout": dropout,
         # the spec's free text, wrapped; it still goes through the docstring filter
         "description": textwrap.fill(model.description or model.name, 88),
         "params": model.params,
@@ -302,6 +309,7 @@ def context(model: ir.Model) -> dict[str, object]:
         "outputs_doc": signature[1],
         "forward_params": [a.name + ("=None" if a.optional else "") for a in args],
         "packed": "dict(" + ", ".join(f"{a.name}={a.name}" for a in args) + ")",
+        "packed_args": [f"{a.name}={a.name}" for a in args],
         "references": _references(model, stacks),
         "serving_inputs": _serving_inputs(model, args),
         "generate": generate,

@@ -103,7 +103,7 @@ class Group:
         n = len(self.layers) * len(self.first.directions)
         return ", ".join(f"({n}, B, {s})" for s in self.first.state_sizes)
 
-    def constructor(self, dropout: float) -> tuple[str, list[str]]:
+    def constructor(self) -> tuple[str, list[str]]:
         """The class and arguments that build the module (numbers and names via ``pyrepr``)."""
         first, s = self.first, self.stack
         args = [self.input_size_expression(), f"CONFIG.{s}_hidden_sizes[{first.index}]"]
@@ -118,8 +118,6 @@ class Group:
         if first.bidirectional:
             kw.append(("bidirectional", True))
         args += [f"{k}={pyrepr(v)}" for k, v in kw]
-        if self.fused and len(self.layers) > 1 and dropout > 0:
-            args.append(f"dropout=CONFIG.{self.stack}_dropout")  # between the module's layers
         return self.cls, args
 
     def input_size_expression(self) -> str:
@@ -186,7 +184,9 @@ def groups(stack: ir.Stack) -> list[Group]:
     """Split a stack into the modules that run it, bottom first."""
     out: list[Group] = []
     for layer in stack.layers:
-        if out and _joins(out[-1].last, layer):
+        # With dropout, a module per layer: the masks between layers are the model's own
+        # (dropout_masks, as in every backend), where a fused module would draw its own.
+        if out and stack.dropout == 0 and _joins(out[-1].last, layer):
             out[-1].layers.append(layer)
             continue
         one_hot = layer.index == 0 and stack.input.encoding == "one_hot"

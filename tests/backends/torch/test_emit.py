@@ -82,7 +82,6 @@ def _groups(name: str) -> list[tuple[str, int, str]]:
 
 def test_layer_grouping() -> None:
     # same cell, size and direction: one multi-layer fused module (one cuDNN call)
-    assert _groups("char_lstm") == [("nn.LSTM", 2, "")]
     assert _groups("seq2seq_gru") == [("nn.GRU", 2, ""), ("nn.GRU", 2, "")]
     # inside nn.LSTM a layer feeds the next [forward | backward]: a concat layer can, and the
     # top layer's own merge (sum) applies to the module's output
@@ -95,6 +94,8 @@ def test_layer_grouping() -> None:
     assert _groups("peephole_lstm") == [("PeepholeLSTM", 1, "")]
     assert _groups("gru_reset_before") == [("GRUResetBefore", 1, "")]
     assert _groups("gru_reset_after") == [("nn.GRU", 1, "")]
+    # with dropout, a module per layer: the masks between them are the model's (dropout_masks)
+    assert _groups("char_lstm") == [("nn.LSTM", 1, ""), ("nn.LSTM", 1, "")]
 
 
 def test_layout_covers_every_parameter_once() -> None:
