@@ -254,3 +254,17 @@ def test_amp_trains_in_mixed_precision_over_float32_weights(backend, compiled_ca
     with np.load(tmp_path / "amp" / "checkpoint.npz") as f:
         masters = [f[k] for k in f.files if k.startswith("module/")]
     assert masters and all(m.dtype == np.float32 for m in masters if m.dtype.kind == "f")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_help_shows_the_defaults_of_the_new_flags(backend, compiled_case):
+    pytest.importorskip(backend)
+    folder = compiled_case(CASE, backend)
+    proc = subprocess.run([sys.executable, "train.py", "--help"], cwd=folder, timeout=180,
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = " ".join(proc.stdout.split())  # argparse wraps lines
+    for option, default in (("--log-every N", "0"), ("--tensorboard DIR", "None"),
+                            ("--threads N", "None"), ("--amp", "False")):
+        help_text = text.split(f"{option} ", 1)[1].split(" --", 1)[0]
+        assert help_text.endswith(f"(default: {default})"), (option, help_text)
