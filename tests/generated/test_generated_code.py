@@ -30,7 +30,8 @@ CASES = [pytest.param(b, e, id=f"{b}-{e}") for b in BACKENDS for e in EXAMPLES]
 #: what generated code may import, besides the standard library and its own folder's modules
 FRAMEWORK = {"numpy": {"numpy"}, "torch": {"numpy", "torch"},
              "tensorflow": {"numpy", "tensorflow", "keras"}}
-OPTIONAL = {"tqdm", "matplotlib"}  # imported inside a function, with a fallback when missing
+# imported inside a function, with a fallback (or a one-line refusal of the flag) when missing
+OPTIONAL = {"tqdm", "matplotlib", "tensorboard", "threadpoolctl"}
 RUFF_RULES = "E,F,W,I,UP,B,SIM,C901"
 MAX_COMPLEXITY = 12  # ruff C901: every generated function stays small enough to read
 #: ... in the training script and its runtime; the model and predict.py are not held to it (yet)

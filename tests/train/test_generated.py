@@ -25,9 +25,9 @@ BACKENDS = ["numpy", "torch", "tensorflow"]
 FRAMEWORK_IMPORTS = {"numpy": set(), "torch": {"torch"}, "tensorflow": {"tensorflow", "keras"}}
 STDLIB = {
     "argparse", "collections", "contextlib", "csv", "dataclasses", "io", "json", "math", "os",
-    "re", "signal", "sys", "zipfile",
+    "re", "signal", "sys", "time", "zipfile",
 }
-OPTIONAL = {"tqdm", "matplotlib"}  # imported inside functions, with a fallback
+OPTIONAL = {"tqdm", "matplotlib", "tensorboard", "threadpoolctl"}  # inside functions, optional
 MAX_COMPLEXITY = 12  # ruff C901: every generated function stays small enough to read
 
 
