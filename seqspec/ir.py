@@ -209,6 +209,7 @@ class Training:
     warmup_steps: int = 0
     lr_decay: float = 0.1
     lr_decay_epochs: int = 10
+    stateful: bool = False  # text: a row's final state starts its stream's next row
 
 
 @dataclass(frozen=True, slots=True)
