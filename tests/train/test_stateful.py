@@ -260,6 +260,15 @@ def test_validation_reads_the_held_out_text_continuously(compiled, reference, tm
     assert final["val_loss"] == pytest.approx(total / y.size, rel=1e-12)
     assert abs(final["val_loss"] - zeros / y.size) > 1e-6
 
+    # predict.py --evaluate reads the held-out text the same way: the same numbers
+    proc = subprocess.run(
+        [sys.executable, str(folder / "predict.py"), "--weights", str(out / "weights.npz"),
+         "--evaluate", "--format", "json", "--dtype", "float64"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **ENV}, cwd=folder,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout) == {k: v for k, v in final.items() if k.startswith("val_")}
+
 
 @pytest.mark.parametrize(("split", "refused"), [(", shuffle: true", True),
                                                (", shuffle: false", False), ("", False)])
