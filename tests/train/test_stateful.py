@@ -60,7 +60,8 @@ for k in range(3):
     idx = batches[k]
     saved.update({f"w{k}/{n}": np.array(w) for n, w in trainer.arrays()["weights"].items()})
     saved[f"idx{k}"] = idx
-    saved[f"loss{k}"] = trainer.step(data.train, idx, runtime.loss_terms(data.train, idx, task), meta)
+    terms = runtime.loss_terms(data.train, idx, task)
+    saved[f"loss{k}"] = trainer.step(data.train, idx, terms, meta)
     meta["step"] += 1
     saved.update({f"state{k}/{n}": np.array(s) for n, s in trainer.carried.items()})
 np.savez(sys.argv[2], **saved)
