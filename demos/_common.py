@@ -44,11 +44,12 @@ class Demo:
     def spec(self, stem: str) -> Path:
         return SPECS / f"{stem}.yaml"
 
-    def compile(self, stem: str, backend: str | None = None) -> Path:
-        """``seqspec compile examples/demos/STEM.yaml --backend B -o OUT/code/STEM-B``."""
+    def compile(self, stem: str, backend: str | None = None, spec: Path | None = None) -> Path:
+        """``seqspec compile examples/demos/STEM.yaml --backend B -o OUT/code/STEM-B`` (spec:
+        another spec file to compile instead)."""
         backend = backend or self.backend
         folder = self.out / "code" / f"{stem}-{backend}"
-        run([sys.executable, "-m", "seqspec", "compile", str(self.spec(stem)),
+        run([sys.executable, "-m", "seqspec", "compile", str(spec or self.spec(stem)),
              "--backend", backend, "-o", str(folder)])
         return folder
 

@@ -150,13 +150,14 @@ def check_scored(code: Path, data: Path, scored: str) -> int:
 
     Imports the generated train.py and decodes its validation targets with its vocabulary.
     """
-    module = load_generated(code, "train")
-    dataset = module.load_data(module.parse_args(["--data", str(data)]))
+    train = load_generated(code, "train")
+    runtime = sys.modules[train.run_train.__module__]  # <backend>_train_runtime, its reader
+    dataset = runtime.load_data(runtime.parse_args(train.TASK, ["--data", str(data)]), train.TASK)
     targets = [int(i) for i in dataset.val["y"].ravel()]
     vocab = dataset.vocab
     unknown = sum(1 for i in targets if i == 0)
     expected = "".join(ch if ch in vocab else vocab[0] for ch in scored)
-    if module.decode(targets, vocab) != expected:
+    if runtime.decode(targets, vocab, train.TASK.level) != expected:
         raise SystemExit("the held-out text differs from what train.py scores")
     return unknown
 
@@ -196,7 +197,7 @@ def shared_fraction(train_text: str, scored: str, width: int = 40) -> float:
     return sum(covered) / max(len(scored), 1)
 
 
-def compare(bpc: float, base: dict, shared: float, steps: int) -> str:
+def compare(bpc: float, base: dict, shared: float, steps: int, stateful: bool) -> str:
     """Sentences placing the model's held-out bpc among the compressors' (from the numbers)."""
     names = {("gzip", "alone"): "`gzip -9` alone", ("gzip", "after_train"): "`gzip -9` after "
              "the training text", ("xz", "alone"): "`xz -9` alone", ("xz", "after_train"):
@@ -210,7 +211,9 @@ def compare(bpc: float, base: dict, shared: float, steps: int) -> str:
     text += (f". {shared:.0%} of the held-out characters lie inside 40-character strings that "
              "occur verbatim in the training text: xz, having read the training text, copies "
              "them from anywhere in its 64 MiB window (gzip only from the last 32 KiB), while "
-             f"the model reads each row of {steps} characters from a zero state.\n")
+             + (f"the model carries its state from row to row of {steps} characters.\n"
+                if stateful else
+                f"the model reads each row of {steps} characters from a zero state.\n"))
     return text
 
 
@@ -222,9 +225,38 @@ def fence(text: str) -> str:
     return f"{ticks}\n{text}\n{ticks}\n"
 
 
+def options(parser) -> None:
+    """The demo's own flags: stateful training, and a smaller budget."""
+    parser.add_argument("--stateful", action="store_true",
+                        help="train with training.stateful: true (the state carried from row "
+                             "to row of each of batch-size streams, as in char-rnn)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="end after this many steps, every stage scaled to it (default: "
+                             "the full budget's 1800)")
+
+
+def scaled(stages: list, steps: int | None) -> list:
+    """The stages (cumulative steps, lr) shrunk in proportion to end at `steps`."""
+    if steps is None:
+        return stages
+    last = stages[-1][0]
+    return [(max(1, round(end * steps / last)), lr) for end, lr in stages]
+
+
+def stateful_spec(demo, stem: str) -> Path:
+    """A copy of the spec with training.stateful: true, next to the demo's compiled code."""
+    spec = yaml.safe_load(demo.spec(stem).read_text(encoding="utf-8"))
+    spec["training"]["stateful"] = True
+    path = demo.out / f"{stem}_stateful.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
-    demo, _ = parse("char_lm", __doc__.splitlines()[0], argv)
-    size = QUICK if demo.quick else FULL
+    demo, flags = parse("char_lm", __doc__.splitlines()[0], argv, extra=options)
+    size = dict(QUICK if demo.quick else FULL)
+    size["stages"] = scaled(size["stages"], flags.steps)
     data = demo.out / "data" / "char_lm.txt" if demo.quick else DATA / "char_lm.txt"
     text = make_data(data, size["chars"])
     spec = yaml.safe_load(demo.spec(STEM).read_text(encoding="utf-8"))
@@ -237,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"corpus {len(text):,} chars: train {len(train_text):,}, held out {len(scored):,}; "
           + ", ".join(f"{k} {v['alone']:.3f}/{v['after_train']:.3f}" for k, v in base.items()))
 
-    code = demo.compile(STEM)
+    code = demo.compile(STEM, spec=stateful_spec(demo, STEM) if flags.stateful else None)
     unknown = check_scored(code, data, scored)
     common = ["--data", str(data), "--batch-size", str(size["batch"]), "--epochs", "1000"]
     stages = []
@@ -270,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(["uniform over the vocabulary", f"{math.log2(vocab_size):.3f}"])
     stage_rows = [[i + 1, s["step"], s["lr"], f"{s['chars_seen']:,}", f"{s['train_bpc']:.3f}",
                    f"{s['bpc']:.3f}", f"{s['seconds']:.0f}"] for i, s in enumerate(stages)]
+    reading = ("read statefully: each row starts from the final state of the row before it, "
+               f"in {size['batch']} continuous streams" if flags.stateful
+               else "each from a zero state")
     md = [
         "# Character-level language model on Python's own source\n",
         f"`examples/demos/char_lm.yaml` (embedding 64, 2 stacked LSTMs of 256, softmax over "
@@ -277,11 +312,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(text):,} characters of standard-library source ({len(MODULES)} modules, "
         f"printable ASCII and newlines). The last {split.get('validation', 0):.1%} of the text "
         f"is held out: the model is scored on its {len(scored):,} next characters (rows of "
-        f"{steps}, each from a zero state; {unknown} `<unk>`), and the same characters are "
+        f"{steps}, {reading}; {unknown} `<unk>`), and the same characters are "
         "compressed with `gzip -9` and `xz -9`, alone and after the training text "
         "(bits(train + held-out) - bits(train)).\n",
         table(["held-out text", "bits per character"], rows),
-        compare(final, base, shared, steps),
+        compare(final, base, shared, steps, flags.stateful),
         f"\n![held-out bits per character](./{STEM}.png)\n",
         "\n## Train more\n",
         f"Each stage resumes the run (`train.py --max-steps N --lr LR --resume`, Adam, batch "
@@ -313,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
         "held_out_shared_40": shared, "uniform_bpc": math.log2(vocab_size),
         "stages": stages, "generations": generations, "prime": PRIME,
         "train_seconds": round(train_seconds, 1), "backend": demo.backend,
+        "stateful": flags.stateful,
     }
     demo.finish("\n".join(part.strip("\n") + "\n" for part in md), numbers)
 

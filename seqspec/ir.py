@@ -210,6 +210,7 @@ class Training:
     lr_decay: float = 0.1
     lr_decay_epochs: int = 10
     weight_decay: float = 0.0  # L2 (sgd, momentum, adam) or decoupled (adamw)
+    stateful: bool = False  # text: a row's final state starts its stream's next row
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,7 +210,8 @@ def _training(t: spec.Training, model: spec.Model, head: ir.Head | None,
                        t.tbptt, t.seed, t.checkpoint_every, monitor=t.monitor, mode=t.mode,
                        patience=t.patience, min_delta=t.min_delta, restore_best=t.restore_best,
                        schedule=t.schedule, warmup_steps=t.warmup_steps, lr_decay=t.lr_decay,
-                       lr_decay_epochs=t.lr_decay_epochs, weight_decay=t.weight_decay)
+                       lr_decay_epochs=t.lr_decay_epochs, weight_decay=t.weight_decay,
+                       stateful=t.stateful)
 
 
 def _data(d: spec.Data | None, lowering: _Lowering) -> ir.Data | None:
@@ -360,6 +361,7 @@ def lower(doc: spec.Spec, *, source_name: str = "<spec>", spec_sha256: str = "")
     _check_data(model, lw)
     if not lw.problems:
         _check_monitor(model, lw)
+        _check_stateful(model, doc.data, lw)
     if lw.problems:
         raise SpecError(lw.problems)
     return model
@@ -373,6 +375,25 @@ def _check_monitor(model: ir.Model, lowering: _Lowering) -> None:
     if allowed is not None and model.training.monitor not in allowed:
         lowering.error(("training", "monitor"), f"{model.training.monitor} is not recorded for "
                        f"this model; use one of {', '.join(allowed)}")
+
+
+def _check_stateful(model: ir.Model, data: spec.Data | None, lowering: _Lowering) -> None:
+    """training.stateful needs a language model on text that carries its state forward, and
+    reads the text in order: an explicit data.split.shuffle: true contradicts it."""
+    from seqspec.training import monitors  # None: train.py cannot train this model
+
+    if not model.training.stateful:
+        return
+    enc = model.encoder
+    lm = model.data is None or model.data.format == "text"
+    if not (lm and monitors(model) is not None and model.scheme == "many_to_many"
+            and model.can_generate and enc is not None
+            and not any(layer.bidirectional for layer in enc.layers)):
+        lowering.error(("training", "stateful"), "stateful training carries a language model's "
+                       "state from row to row: it needs text data and no bidirectional layer")
+    elif data is not None and data.split.shuffle and "shuffle" in data.split.model_fields_set:
+        lowering.error(("data", "split", "shuffle"), "stateful training reads the text in order; "
+                       "remove shuffle (text is never shuffled then)")
 
 
 def parameter_count_by_layer(model: ir.Model) -> list[tuple[str, int]]:

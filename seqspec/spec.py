@@ -322,6 +322,12 @@ class Training(Strict):
         10,
         description="Epochs between the step schedule's decays; the plateau schedule's patience.",
     )
+    stateful: bool = Field(
+        False,
+        description="Language models on text: cut the training text into batch_size streams "
+        "read in order; the final state of a row (detached: truncated BPTT) starts its stream's "
+        "next row, as in char-rnn, and validation reads its text the same way. No shuffling.",
+    )
 
 
 class Split(Strict):

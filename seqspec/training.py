@@ -350,6 +350,8 @@ def task_fields(model: ir.Model, train: TrainPlan) -> list[tuple[str, str, str]]
             ("sequence_length", pyrepr(train.sequence_length), "steps per training row"),
             ("carry_state", pyrepr(train.carry_state), "TBPTT carries the state across chunks"),
         ]
+        if model.training.stateful:
+            fields.append(("stateful", "True", "a row's final state starts its stream's next row"))
     elif train.columns is not None:
         fields += _table_fields(model, train.columns, train.sequence_length)
     elif train.fmt == "csv":
