@@ -144,11 +144,18 @@ def _referenced(name: str, file: str, index: int, references: dict[str, list]) -
     )
 
 
+#: model.py's documented module-level API (docs/generated-api.md): whoever imports the model
+#: reads these, so they count as used.
+MODEL_API = frozenset({"SPEC_NAME", "SPEC_SHA256", "PARAMETERS", "init_weights", "check_weights",
+                       "load_npz", "save_npz", "Model"})
+
+
 def unreferenced_definitions(folder: str | os.PathLike[str]) -> list[str]:
     """``file:name`` of every top-level definition in a compiled folder that nothing reads.
 
     Every ``.py`` file of ``folder`` is parsed; a definition (def, class, assignment) counts as
-    referenced when any file of the folder reads its name outside the definition itself. The
+    referenced when any file of the folder reads its name outside the definition itself, and
+    model.py's documented API (MODEL_API) always does. The
     backend's runtime modules (``*_runtime.py``) are the same for every spec, so a model that
     leaves some of their definitions unused is fine: check them with
     :func:`unreferenced_runtime_definitions` over several compiled folders instead.
@@ -156,7 +163,9 @@ def unreferenced_definitions(folder: str | os.PathLike[str]) -> list[str]:
     definitions, references = _definitions(Path(folder))
     return [
         f"{file}:{name}" for file, name, index in definitions
-        if not file.endswith("_runtime.py") and not _referenced(name, file, index, references)
+        if not file.endswith("_runtime.py")
+        and not (file == "model.py" and name in MODEL_API)
+        and not _referenced(name, file, index, references)
     ]
 
 
