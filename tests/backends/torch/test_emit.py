@@ -15,7 +15,7 @@ import pytest
 from seqspec.backends.torch import grouping, source
 
 import seqspec
-from seqspec import registry
+from seqspec import registry, testing
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -224,7 +224,7 @@ def _unreferenced_definitions(folder: Path) -> list[str]:
             else:
                 continue
             found += [f"{file}: {n}" for n in names
-                      if n not in read and n not in {"main", "SPEC_NAME", "SPEC_SHA256"}]
+                      if n not in read and n not in {"main", *testing.MODEL_API}]
     return found
 
 
