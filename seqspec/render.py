@@ -176,8 +176,10 @@ def _bound(entry: tuple[str, str, str | None]) -> str:
 
 
 def _import_block(entries: list[tuple[str, str, str | None]]) -> str:
-    """Import statements as ruff's isort writes them: standard library, then the rest; in each,
-    ``import x`` lines before ``from x import y`` lines, sorted by module."""
+    """Import statements as ruff's isort writes them: ``__future__``, the standard library, then
+    the rest; in each, ``import x`` lines before ``from x import y`` lines, sorted by module."""
+    future = sorted({n for m, n, _ in entries if m == "__future__"})
+    entries = [e for e in entries if e[0] != "__future__"]
     sections: dict[bool, list[str]] = {True: [], False: []}
     plain = sorted({(n, a) for m, n, a in entries if not m}, key=lambda e: e[0].lower())
     for name, alias in plain:
@@ -190,7 +192,10 @@ def _import_block(entries: list[tuple[str, str, str | None]]) -> str:
     for module in sorted(froms, key=str.lower):
         text = import_line(module, _import_order(froms[module]))
         sections[module.split(".")[0] in sys.stdlib_module_names].append(text)
-    return "\n".join("".join(lines) for lines in (sections[True], sections[False]) if lines)
+    # ``from __future__`` must come first, in a section of its own
+    head = [import_line("__future__", future)] if future else []
+    blocks = (head, sections[True], sections[False])
+    return "\n".join("".join(lines) for lines in blocks if lines)
 
 
 def inline_runtime(module_text: str, runtime_text: str, runtime_name: str) -> str:
@@ -239,7 +244,9 @@ def inline_runtime(module_text: str, runtime_text: str, runtime_name: str) -> st
     tail = "".join(lines[imports[-1].end_lineno :]).lstrip("\n")
     body = "\n\n".join(blocks)
     # ruff's isort: one blank line between the imports and a statement, two before a def
-    gap = "\n\n" if isinstance(chosen[0], (ast.FunctionDef, ast.ClassDef)) else "\n"
+    # (a comment first counts as a statement)
+    before_def = isinstance(chosen[0], (ast.FunctionDef, ast.ClassDef))
+    gap = "\n\n" if before_def and not blocks[0].startswith("#") else "\n"
     return f"{head}{_import_block(entries)}{gap}{body}\n\n{tail}"
 
 
