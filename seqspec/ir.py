@@ -92,32 +92,6 @@ class Layer:
         """Every parameter of every direction."""
         return tuple(p for d in self.directions for p in d.params)
 
-    # TEMPORARY compatibility shims while backends move to ``layer.settings`` (issue 15);
-    # removed once nothing reads them.
-    @property
-    def activation(self) -> str:
-        return getattr(self.settings, "activation", "tanh")
-
-    @property
-    def output_activation(self) -> str:
-        return getattr(self.settings, "output_activation", "linear")
-
-    @property
-    def context_decay(self) -> float:
-        return getattr(self.settings, "context_decay", 0.0)
-
-    @property
-    def peepholes(self) -> bool:
-        return getattr(self.settings, "peepholes", False)
-
-    @property
-    def gru_variant(self) -> str:
-        return getattr(self.settings, "variant", "")
-
-    @property
-    def forget_bias(self) -> float:
-        return getattr(self.settings, "forget_bias", 0.0)
-
 
 @dataclass(frozen=True, slots=True)
 class SequenceInput:

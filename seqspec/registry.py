@@ -8,9 +8,12 @@ imports only its emitter (Jinja2 and seqspec), never its framework.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import entry_points
+from types import ModuleType
 
 from seqspec import ir
 
@@ -56,3 +59,28 @@ def get(name: str) -> Backend:
     if backend.name != name:
         raise KeyError(f"backend {name!r} registers itself as {backend.name!r}")
     return backend
+
+
+# --------------------------------------------------------------------------- per-kind modules
+def module_names(package: str) -> list[str]:
+    """The modules of ``package`` by name, sorted, without importing any of them."""
+    path = importlib.import_module(package).__path__
+    return sorted(info.name for info in pkgutil.iter_modules(path))
+
+
+@cache
+def discover(package: str) -> dict[str, ModuleType]:
+    """Every module of ``package`` that names a cell ``KIND``, by that kind: how seqspec's cell
+    kinds (``seqspec.cells``), each backend's hooks (``seqspec.backends.<b>.cells``) and the
+    ONNX exporters (``seqspec.onnx.cells``) are found, so adding a kind is adding a module.
+
+    Ordered by the modules' ``ORDER`` (the order users meet the kinds in), then by kind; a
+    module without ``KIND`` (shared helpers such as ``base.py``) is not a kind.
+    """
+    found = []
+    for name in module_names(package):
+        module = importlib.import_module(f"{package}.{name}")
+        if hasattr(module, "KIND"):
+            found.append(module)
+    found.sort(key=lambda m: (getattr(m, "ORDER", 1_000), m.KIND))
+    return {m.KIND: m for m in found}

@@ -143,6 +143,25 @@ def import_line(module: str, names: list[str]) -> str:
     return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")\n"
 
 
+def runtime_import(text: str, runtime_text: str, module: str,
+                   marker: str = "RUNTIME_IMPORT") -> str:
+    """A model.py's imports settled, the same way in every backend: the line ``marker`` becomes
+    the one ``from <module> import ...`` naming each top-level definition of ``runtime_text``
+    that ``text`` reads and does not define itself (in isort's order, wrapped past 100
+    columns), and an ``import x as y`` whose ``y`` it never reads is dropped (a spec without
+    explicit cells never writes ``F.``, one without custom Keras cells never writes ``tf.``)."""
+    tree = ast.parse(text.replace(marker, ""))
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    provided = set(_definitions(ast.parse(runtime_text))) - set(_definitions(tree))
+    text = text.replace(marker, import_line(module, _import_order(read & provided)).rstrip("\n"), 1)
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.asname not in read:
+                    text = text.replace(f"import {alias.name} as {alias.asname}\n", "", 1)
+    return text
+
+
 def _import_entries(node: ast.stmt) -> list[tuple[str, str, str | None]]:
     """(module, name, alias) of each name an import binds; module "" for ``import x``."""
     if isinstance(node, ast.Import):
@@ -157,8 +176,10 @@ def _bound(entry: tuple[str, str, str | None]) -> str:
 
 
 def _import_block(entries: list[tuple[str, str, str | None]]) -> str:
-    """Import statements as ruff's isort writes them: standard library, then the rest; in each,
-    ``import x`` lines before ``from x import y`` lines, sorted by module."""
+    """Import statements as ruff's isort writes them: ``__future__``, the standard library, then
+    the rest; in each, ``import x`` lines before ``from x import y`` lines, sorted by module."""
+    future = sorted({n for m, n, _ in entries if m == "__future__"})
+    entries = [e for e in entries if e[0] != "__future__"]
     sections: dict[bool, list[str]] = {True: [], False: []}
     plain = sorted({(n, a) for m, n, a in entries if not m}, key=lambda e: e[0].lower())
     for name, alias in plain:
@@ -223,7 +244,9 @@ def inline_runtime(module_text: str, runtime_text: str, runtime_name: str) -> st
     tail = "".join(lines[imports[-1].end_lineno :]).lstrip("\n")
     body = "\n\n".join(blocks)
     # ruff's isort: one blank line between the imports and a statement, two before a def
-    gap = "\n\n" if isinstance(chosen[0], (ast.FunctionDef, ast.ClassDef)) else "\n"
+    # (a comment first counts as a statement)
+    before_def = isinstance(chosen[0], (ast.FunctionDef, ast.ClassDef))
+    gap = "\n\n" if before_def and not blocks[0].startswith("#") else "\n"
     return f"{head}{_import_block(entries)}{gap}{body}\n\n{tail}"
 
 

@@ -10,7 +10,6 @@ filters of :mod:`seqspec.render`.
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +20,7 @@ from seqspec.backends.numpy.cells import hooks
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment, ident, pyrepr
+from seqspec.render import docstring, environment, ident, pyrepr, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
@@ -165,38 +164,9 @@ def runtime() -> str:
     return environment("seqspec.backends.numpy").get_template("numpy_runtime.py.j2").render()
 
 
-@cache
-def runtime_names() -> frozenset[str]:
-    """The top-level names ``numpy_runtime.py`` defines."""
-    names: set[str] = set()
-    for node in ast.parse(runtime()).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    return frozenset(names)
-
-
-def runtime_import(text: str) -> str:
-    """The one import of model.py from the runtime: every runtime name ``text`` reads."""
-    tree = ast.parse(text)
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-    used = {
-        node.id for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    }
-    # isort's order (ruff's I rule): CONSTANTS, then Classes, then functions
-    names = sorted((used & runtime_names()) - defined,
-                   key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
-    line = f"from {RUNTIME} import {', '.join(names)}"
-    if len(line) <= 100:
-        return line
-    return "\n".join([f"from {RUNTIME} import (", *(f"    {n}," for n in names), ")"])
-
-
 def emit(model: ir.Model) -> dict[str, str]:
     """The generated files: ``model.py``, ``numpy_runtime.py``, ``train.py``, ``predict.py``."""
     env = environment("seqspec.backends.numpy")
     text = env.get_template("model.py.j2").render(**context(model))
-    text = text.replace("\nRUNTIME_IMPORT\n", f"\n{runtime_import(text)}\n", 1)
+    text = runtime_import(text, runtime(), RUNTIME)
     return {"model.py": text, f"{RUNTIME}.py": runtime(), **render_train(env, model, "numpy")}

@@ -9,7 +9,6 @@ expressions construction reads, and the references. The templates only loop and 
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from seqspec.backends.tensorflow.formatting import LINE, fmt_call, lit
 from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import environment
+from seqspec.render import environment, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
@@ -329,43 +328,11 @@ def render_runtime() -> str:
     return _environment().get_template(f"{RUNTIME}.py.j2").render()
 
 
-def _top_level_names(text: str) -> set[str]:
-    names = set()
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    return names
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """isort's order of imported names: constants, then classes, then the rest."""
-    return (0 if name.isupper() else 1 if name[0].isupper() else 2), name
-
-
-def _imports_resolved(text: str, runtime: str) -> str:
-    """model.py with its import block decided by what it uses: ``RUNTIME_IMPORT`` becomes one
-    statement naming every runtime definition the module reads, and a framework import it does
-    not read is left out (a spec without a custom cell never writes ``tf.``)."""
-    body = text.replace("RUNTIME_IMPORT", "")
-    used = {node.id for node in ast.walk(ast.parse(body)) if isinstance(node, ast.Name)}
-    provided = _top_level_names(runtime) - _top_level_names(body)
-    names = sorted(used & provided, key=_isort_key)
-    line = f"from {RUNTIME} import {', '.join(names)}"
-    if len(line) > LINE:  # isort's wrapped form: one name per line, a trailing comma
-        line = f"from {RUNTIME} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
-    text = text.replace("RUNTIME_IMPORT", line, 1)
-    for module, alias in (("numpy", "np"), ("tensorflow", "tf")):
-        if alias not in used:
-            text = text.replace(f"import {module} as {alias}\n", "", 1)
-    return text
-
-
 def emit(model: ir.Model) -> dict[str, str]:
     """The files of a compiled model: ``model.py``, its runtime ``tensorflow_runtime.py``, the
     shared ``train.py`` and ``predict.py``."""
     env = _environment()
     runtime = render_runtime()
-    text = _imports_resolved(env.get_template("model.py.j2").render(**context(model)), runtime)
+    text = env.get_template("model.py.j2").render(**context(model))
+    text = runtime_import(text, runtime, RUNTIME)
     return {"model.py": text, f"{RUNTIME}.py": runtime, **render_train(env, model, "tensorflow")}

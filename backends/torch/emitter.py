@@ -10,7 +10,6 @@ loop and branch over these values; spec text reaches them only through the filte
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from functools import cache
 from typing import Any
@@ -22,7 +21,7 @@ from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment
+from seqspec.render import docstring, environment, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind: this backend has code for each.
@@ -84,46 +83,11 @@ def runtime() -> str:
     return environment("seqspec.backends.torch").get_template("torch_runtime.py.j2").render()
 
 
-@cache
-def _runtime_names() -> tuple[str, ...]:
-    """The top-level names torch_runtime.py defines."""
-    names = []
-    for node in ast.parse(runtime()).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
-            names.append(node.name)
-        elif isinstance(node, ast.Assign):
-            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
-    return tuple(names)
-
-
-def _imports(text: str, marker: str) -> str:
-    """``text`` with its imports settled: the one statement importing what it uses from
-    torch_runtime.py (names sorted) in place of ``marker``, and no torch.nn.functional import
-    when nothing reads F."""
-    read = {node.id for node in ast.walk(ast.parse(text.replace(marker, "")))
-            if isinstance(node, ast.Name)}
-    if "F" not in read:
-        text = text.replace("import torch.nn.functional as F\n", "", 1)
-    return text.replace(marker, _import_runtime(read))
-
-
-def _import_runtime(read: set[str]) -> str:
-    """The one statement importing the names of torch_runtime.py that are in ``read``."""
-    # isort's order: CONSTANTS, then Classes, then functions
-    used = sorted((n for n in _runtime_names() if n in read),
-                  key=lambda n: (not n.isupper(), not n[0].isupper(), n))
-    head = "from torch_runtime import "
-    if len(head) + len(", ".join(used)) <= 100:
-        return head + ", ".join(used)
-    return head + "(\n" + "".join(f"    {n},\n" for n in used) + ")"
-
-
 def emit(model: ir.Model) -> dict[str, str]:
     """The generated files: ``model.py`` with ``torch_runtime.py`` beside it, ``train.py`` and
     ``predict.py``."""
     env = environment("seqspec.backends.torch")
     env.globals.update(wrapped=wrapped, literal_tuple=literal_tuple, comment_block=comment_block)
-    marker = "from torch_runtime import ..."
-    text = env.get_template("model.py.j2").render(runtime_import=marker, **context(model))
-    text = _imports(text, marker)
+    text = env.get_template("model.py.j2").render(**context(model))
+    text = runtime_import(text, runtime(), "torch_runtime")
     return {"model.py": text, "torch_runtime.py": runtime(), **render_train(env, model, "torch")}

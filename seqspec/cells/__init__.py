@@ -8,14 +8,13 @@ module (docs/cells.md); nothing else dispatches on the kind.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from seqspec import ir
 from seqspec.errors import SpecPath
+from seqspec.registry import discover
 
 if TYPE_CHECKING:
     from seqspec.cells.base import CellBase
@@ -26,20 +25,9 @@ REQUIRED = ("KIND", "DESCRIPTION", "CITATION", "EQUATIONS", "FEATURES", "GATES",
             "features")
 
 
-def _discover() -> dict[str, ModuleType]:
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "KIND"):  # base.py holds what the kinds share
-            found.append(module)
-    # ORDER lists the kinds in the order users meet them (schema, error messages); a module
-    # without it comes after them, by name
-    found.sort(key=lambda m: (getattr(m, "ORDER", 1_000), m.KIND))
-    return {m.KIND: m for m in found}
-
-
 #: Every cell kind by the name the spec's ``cell:`` key uses.
-KINDS: dict[str, ModuleType] = _discover()
+# ORDER in a module lists its kind in the order users meet them (schema, error messages)
+KINDS: dict[str, ModuleType] = discover(__name__)
 
 
 def get(kind: str) -> ModuleType:

@@ -25,7 +25,7 @@ REQUIRED = (
     "seqspec/cli.py",
     "seqspec/__main__.py",
     "seqspec/py.typed",
-    "seqspec/templates/_weights.py.j2",
+    "seqspec/templates/_runtime_weights.py.j2",
     "seqspec/templates/_train_*.py.j2",
     "seqspec/onnx/__init__.py",
     "seqspec/importers/__init__.py",

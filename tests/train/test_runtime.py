@@ -57,6 +57,31 @@ def test_inline_runtime_refuses_a_clash():
                        "def used():\n    pass\n", "rt")
 
 
+def test_inline_runtime_keeps_future_imports_first():
+    """A model.py with ``from __future__`` (NumPy's, torch's) stays valid Python once inlined:
+    the future import comes first, before the imports the runtime brings."""
+    runtime = "import os\n\n# ---- a section\n\n\ndef used():\n    return os.sep\n"
+    module = '"""mod"""\n\nfrom __future__ import annotations\n\nimport sys\nfrom rt import used\n'
+    text = inline_runtime(module, runtime, "rt")
+    imports = text.split('"""\n\n', 1)[1]
+    assert imports.startswith("from __future__ import annotations\n\nimport os\nimport sys\n\n#")
+    compile(text, "m", "exec")  # a future import anywhere else is a SyntaxError
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_single_file_model_imports_without_its_runtime(backend, tmp_path):
+    """--single-file's model.py runs alone: no runtime module beside it, the same weights."""
+    pytest.importorskip({"numpy": "numpy", "torch": "torch", "tensorflow": "keras"}[backend])
+    out = tmp_path / "single"
+    compile_spec(ROOT / "examples" / "elman_lm.yaml", backend, out, single_file=True)
+    assert not (out / f"{backend}_runtime.py").exists()
+    script = "import model; print(sorted(model.init_weights(0)), model.SPEC_NAME)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("] ")[1].strip() == "elman_lm"
+
+
 def test_single_file_trains_to_the_same_weights_and_metrics(tmp_path):
     spec = ROOT / "examples" / "char_lstm.yaml"
     rng = np.random.default_rng(0)

@@ -13,17 +13,11 @@ Adding a cell kind is a new module here and a new template: no existing file cha
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from functools import cache
 from types import ModuleType
 
+from seqspec.registry import discover
 
-@cache
+
 def hooks() -> dict[str, ModuleType]:
     """Every hook module of this package, by cell kind."""
-    found: dict[str, ModuleType] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found[module.KIND] = module
-    return found
+    return discover(__name__)

@@ -19,15 +19,12 @@ its template; nothing else in the backend changes.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
+from seqspec.registry import discover
+
 #: Every hook by the cell kind it runs.
-HOOKS: dict[str, ModuleType] = {}
-for _info in pkgutil.iter_modules(__path__):
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    HOOKS[_module.KIND] = _module
+HOOKS: dict[str, ModuleType] = discover(__name__)
 
 
 def get(kind: str) -> ModuleType:

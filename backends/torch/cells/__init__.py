@@ -13,15 +13,11 @@ Adding a cell kind is adding a module here and its template: :func:`hooks` finds
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
+
+from seqspec.registry import discover
 
 
 def hooks() -> dict[str, ModuleType]:
-    """Every hook module by cell kind, discovered in this package."""
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found[module.KIND] = module
-    return found
+    """Every hook module of this package, by cell kind."""
+    return discover(__name__)

@@ -8,6 +8,8 @@ from seqspec import ir
 from seqspec.onnx.graph import Graph
 from seqspec.onnx.layers import Seq, Weights, operator_layer
 
+KIND = "elman"
+
 #: Canonical gate names in the order of the operator's stacked blocks.
 ONNX_GATES = ("h",)
 #: The spec's activation -> the name of the ``RNN`` activation.

@@ -9,6 +9,8 @@ from seqspec import ir
 from seqspec.onnx.graph import Graph
 from seqspec.onnx.layers import Seq, Weights, operator_layer
 
+KIND = "gru"
+
 #: Canonical gate names in the order of the operator's stacked blocks.
 ONNX_GATES = ("z", "r", "n")
 

@@ -15,6 +15,8 @@ from seqspec import ir
 from seqspec.onnx.graph import BOOL, FLOAT, Graph
 from seqspec.onnx.layers import Seq, Weights, zeros_like_batch
 
+KIND = "jordan"
+
 
 def layer(g: Graph, w: Weights, layer: ir.Layer, x: str, seq: Seq,
           init: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:

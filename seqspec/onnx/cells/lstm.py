@@ -10,6 +10,8 @@ from seqspec import ir
 from seqspec.onnx.graph import Graph
 from seqspec.onnx.layers import Seq, Weights, operator_layer
 
+KIND = "lstm"
+
 #: Canonical gate names in the order of the operator's stacked blocks.
 ONNX_GATES = ("i", "o", "f", "g")
 #: The order of the peepholes in ``P``.

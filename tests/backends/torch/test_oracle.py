@@ -116,7 +116,7 @@ def _oracle_layer(torch, model):
     stack = model.encoder
     first = stack.layers[0]
     kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}[first.cell]
-    extra = {"nonlinearity": first.activation} if first.cell == "elman" else {}
+    extra = {"nonlinearity": first.settings.activation} if first.cell == "elman" else {}
     rnn = kind(first.input_size, first.hidden_size, num_layers=len(stack.layers),
                bias=first.bias, batch_first=True, bidirectional=first.bidirectional,
                dtype=torch.float64, **extra)
