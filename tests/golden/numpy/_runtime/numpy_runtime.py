@@ -27,8 +27,8 @@ import os
 import numpy as np
 
 # --------------------------------------------------------------------------- canonical weights
-# A model's PARAMETERS table (in its model.py) maps every canonical name (seqspec's
-# docs/weights.md) to (shape, initialiser, scale, constant value, fan_in, fan_out).
+# parameters: model.py's PARAMETERS, name -> (shape, initialiser, scale, constant value, fan_in,
+# fan_out), in the framework-neutral layout of seqspec's docs/weights.md.
 
 
 def _draw(rng, shape, init, scale, value, fan_in, fan_out):
@@ -55,12 +55,12 @@ def _draw(rng, shape, init, scale, value, fan_in, fan_out):
 
 
 def draw_weights(parameters, seed=0):
-    """Canonical weights (float64) drawn with their initialisers; same seed, same weights."""
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
     rng = np.random.default_rng(seed)
     return {name: _draw(rng, *entry).astype(np.float64) for name, entry in parameters.items()}
 
 
-def check_weights_fit(parameters, weights):
+def check_parameters(weights, parameters):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     problems = [f"missing {k}" for k in parameters if k not in weights]
     problems += [f"unexpected {k}" for k in weights if k not in parameters]
@@ -73,21 +73,21 @@ def check_weights_fit(parameters, weights):
         raise ValueError("weights do not fit this model: " + "; ".join(problems))
 
 
-def read_npz(parameters, path):
+def read_npz(path, parameters):
     """Read canonical weights from an .npz file (never unpickles anything), checked."""
     with np.load(path, allow_pickle=False) as data:
         weights = {k: data[k] for k in data.files}
-    check_weights_fit(parameters, weights)
+    check_parameters(weights, parameters)
     return weights
 
 
-def write_npz(parameters, path, weights):
+def write_npz(path, weights, parameters):
     """Write canonical weights atomically: a crash never leaves a half-written file.
 
     The temporary file is new (O_EXCL), opened without following a symbolic link (O_NOFOLLOW)
     and renamed over `path`, so a link planted at either name is never written through.
     """
-    check_weights_fit(parameters, weights)
+    check_parameters(weights, parameters)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
@@ -100,60 +100,39 @@ def write_npz(parameters, path, weights):
         raise
 
 
-def weight_functions(parameters):
-    """init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights).
-
-    The module-level functions of docs/generated-api.md, for a model's PARAMETERS table.
-    """
-
-    def init_weights(seed=0):
-        return draw_weights(parameters, seed)
-
-    def check_weights(weights):
-        check_weights_fit(parameters, weights)
-
-    def load_npz(path):
-        return read_npz(parameters, path)
-
-    def save_npz(path, weights):
-        write_npz(parameters, path, weights)
-
-    return init_weights, check_weights, load_npz, save_npz
-
-
 # --------------------------------------------------------------------------- input checks
-# The same checks, with the same messages, as the PyTorch and Keras models: a mistake in the
-# inputs is one ValueError raised before any computation. The tables come from model.py.
+# One check for every backend: a mistake in the inputs is the same one-line ValueError in
+# NumPy, PyTorch and Keras, raised before any computation.
 
-#: How a message names each kind of array element.
+#: How a message names each kind of array element a backend reports.
 KINDS = {"float": "floats", "int": "integers", "bool": "booleans", "other": "non-numbers"}
 
 
-def check_inputs(inputs, describe, tables):
+def check_inputs(inputs, describe, table, required, vocabulary, steps_of, state_sizes):
     """Raise one ValueError naming the first thing wrong with forward's inputs, if any.
 
     inputs: forward's keyword arguments ({name: array or None}, "initial_state" a dict or
     None); describe(name, value) -> (shape tuple, kind "float" | "int" | "bool" | "other",
-    lowest, highest), the last two only for integers (else None); tables = (INPUTS, REQUIRED,
-    VOCABULARY, STEPS_OF, STATE_SIZES), model.py's description of its inputs.
-    Checked: every input known and required one given, its shape, kind and batch size, token
-    ids in 0..C-1, lengths in 1..T, and each initial state's key and shape.
+    lowest, highest), the last two only for integers (else None). The rest are model.py's
+    tables INPUTS, REQUIRED, VOCABULARY, STEPS_OF and STATE_SIZES. Checked: every input known
+    and required one given, its shape, kind and batch size, token ids in 0..C-1, lengths in
+    1..T, and each initial state's key and shape.
     """
-    specs, required, vocabulary, steps_of, state_sizes = tables
-    unknown = [name for name in inputs if name not in specs and name != "initial_state"]
+    unknown = [name for name in inputs if name not in table and name != "initial_state"]
     if unknown:
-        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(specs)}")
+        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(table)}")
     for name in required:
         if inputs.get(name) is None:
             reason = "the spec declares variable_length" if name in steps_of else "forward reads it"
             raise ValueError(f"{name} is required ({reason})")
     sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
-    for name, (dims, holds) in specs.items():
+    for name, (dims, holds) in table.items():
         if inputs.get(name) is not None:
             found[name] = describe(name, inputs[name])
             check_shape(name, dims, holds, found[name], sizes)
             check_range(name, holds, found, vocabulary, steps_of)
-    check_states(inputs.get("initial_state"), sizes.get("B", (None,))[0], describe, state_sizes)
+    batch = sizes.get("B", (None,))[0]
+    check_states(inputs.get("initial_state"), batch, describe, state_sizes)
 
 
 def check_shape(name, dims, holds, described, sizes):
@@ -224,6 +203,51 @@ def describe_array(name, value):
     if kind == "int" and array.size:
         return array.shape, kind, int(array.min()), int(array.max())
     return array.shape, kind, None, None
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def predict_batches(model, inputs, batch_size):
+    """predict's work: forward's inputs {name: array or None}, checked once, whole, then run
+    batch_size samples at a time (None: all at once) in inference mode; one NumPy array."""
+    model.check_inputs(**inputs)
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+    given = {
+        name: value if hasattr(value, "shape") else np.asarray(value)
+        for name, value in inputs.items()
+        if value is not None
+    }
+    count = len(next(iter(given.values())))
+    step = count if batch_size is None else int(batch_size)
+    batches = [
+        model._infer({name: value[start : start + step] for name, value in given.items()})
+        for start in range(0, count, max(step, 1))
+    ]
+    return np.concatenate(batches) if batches else model._infer(given)
+
+
+def softmax(logits):
+    """Probabilities along the last axis, in float64 (predict_proba of a softmax head)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    logits = logits - logits.max(axis=-1, keepdims=True)  # exp never overflows
+    probabilities = np.exp(logits)
+    return probabilities / probabilities.sum(axis=-1, keepdims=True)
+
+
+class Classifier:
+    """predict_proba and predict_classes, for a Model whose head is a softmax over classes."""
+
+    def predict_proba(self, *inputs, **named):
+        """Class probabilities: the softmax of predict's logits (same arguments), in float64."""
+        return softmax(self.predict(*inputs, **named))
+
+    def predict_classes(self, *inputs, **named):
+        """The most likely class of each output (ints): the argmax of predict's logits."""
+        return self.predict(*inputs, **named).argmax(axis=-1)
 
 
 # --------------------------------------------------------------------------- nonlinearities
@@ -559,6 +583,24 @@ def valid_steps(lengths, T, padding):
     return valid[:, None, :]
 
 
+# --------------------------------------------------------------------------- dropout masks
+def dropout_masks(seeds, stack, layer, steps, width, rate):
+    """Inverted-dropout masks (B, steps, width) for the output of a stack's layer: 0 where a
+    unit is dropped, 1 / (1 - rate) where it is kept (float64).
+
+    Row b is a pure function of seeds[b] (train.py passes the run's seed, the step, the chunk
+    and the sample's index in the global batch), the stack's name and the layer: uniform draws
+    of np.random.default_rng([*seeds[b], *name bytes, layer]) in (step, unit) order, so a
+    step's mask does not depend on how many steps follow. Drawn here for every backend: a
+    process given its shard of a batch drops what one process would for those samples.
+    """
+    keep = np.empty((len(seeds), steps, width), dtype=bool)
+    for b, row in enumerate(np.asarray(seeds).tolist()):
+        rng = np.random.default_rng([*row, *stack.encode(), layer])
+        keep[b] = rng.random((steps, width)) >= rate
+    return keep / (1.0 - rate)
+
+
 class Stack:
     """A sequence input read by recurrent layers, bottom layer first.
 
@@ -579,8 +621,10 @@ class Stack:
     def forward(self, x, lengths, initial_state, training, rng):
         """x: (B, T) token ids or (B, T, I) floats; lengths: (B,) valid steps per row, or None.
 
-        initial_state: {key: (S, B)}, a missing key starts at 0. Returns the top layer's outputs
-        (T, D, B), the final states {key: (S, B)} and the valid-step mask (T, 1, B) or None.
+        initial_state: {key: (S, B)}, a missing key starts at 0. rng draws the dropout masks
+        (training): a Generator, or (B, n) per-row seeds for dropout_masks. Returns the top
+        layer's outputs (T, D, B), the final states {key: (S, B)} and the valid-step mask
+        (T, 1, B) or None.
         """
         B, T = x.shape[:2]
         self.valid = None if lengths is None else valid_steps(lengths, T, self.padding)
@@ -612,8 +656,12 @@ class Stack:
             if training and self.dropout > 0 and k + 1 < len(self.layers):
                 # Inverted dropout: scale what is kept by 1 / (1 - p) now, so that inference
                 # needs nothing. One mask per element and step; backward reuses it.
-                keep = rng.random(h.shape) >= self.dropout
-                mask = (keep / (1.0 - self.dropout)).astype(self.dtype)
+                if isinstance(rng, np.random.Generator):
+                    keep = rng.random(h.shape) >= self.dropout
+                    mask = (keep / (1.0 - self.dropout)).astype(self.dtype)
+                else:  # per-row seeds: the masks every backend draws from them
+                    masks = dropout_masks(rng, self.name, k, T, h.shape[1], self.dropout)
+                    mask = masks.transpose(1, 2, 0).astype(self.dtype)  # (T, D, B)
                 h = h * mask
             self.masks.append(mask)
         return h, finals, self.valid
@@ -741,9 +789,10 @@ class Network:
     """What every NumPy Model shares: canonical weights in and out, the input check, layouts.
 
     A Model sets `config` (its Config), `parameters` (its PARAMETERS table) and `inputs` (its
-    input tables, as check_inputs reads them), and defines build(w, dtype): its layers from the
-    canonical weights w (float64). Network(weights=None, dtype="float32", seed=0): weights None
-    draws draw_weights(parameters, 0); seed seeds self.rng, the generator of dropout masks.
+    input tables INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES, as check_inputs reads
+    them), and defines build(w, dtype): its layers from the canonical weights w (float64).
+    Network(weights=None, dtype="float32", seed=0): weights None draws
+    draw_weights(parameters, 0); seed seeds self.rng, the generator of dropout masks.
     """
 
     config = None
@@ -757,7 +806,7 @@ class Network:
 
     def load_weights(self, weights):
         """Load canonical weights; build() makes the layers' fused matrices from them."""
-        check_weights_fit(self.parameters, weights)
+        check_parameters(weights, self.parameters)
         self.weights = {k: np.array(weights[k], dtype=np.float64) for k in self.parameters}
         self.build(self.weights, self.dtype)
 
@@ -770,39 +819,26 @@ class Network:
 
     def load_npz(self, path):
         """Load canonical weights from an .npz file."""
-        self.load_weights(read_npz(self.parameters, path))
+        self.load_weights(read_npz(path, self.parameters))
 
     def save_npz(self, path):
         """Save the canonical weights to an .npz file."""
-        write_npz(self.parameters, path, self.weights)
+        write_npz(path, self.weights, self.parameters)
 
     def check_inputs(self, **inputs):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
-        check_inputs(inputs, describe_array, self.inputs)
+        check_inputs(inputs, describe_array, *self.inputs)
 
-    def predict_batches(self, inputs, batch_size):
-        """predict's work: forward's inputs {name: array or None}, checked once, whole, then run
-        batch_size samples at a time (None: all at once) in inference mode; one NumPy array."""
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        count = len(next(iter(given.values())))
-        step = count if batch_size is None else int(batch_size)
-        batches = [
-            self.forward(**{k: v[start : start + step] for k, v in given.items()})[0]
-            for start in range(0, count, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self.forward(**given)[0]
+    def _infer(self, inputs):
+        """One batch of predict: forward in inference mode (no dropout), outputs alone."""
+        return self.forward(**inputs)[0]
 
-    def _rng(self, rng):
-        """The dropout generator of a forward call: self.rng, or a Generator or seed given."""
+    def _rng(self, rng, dropout_seeds=None):
+        """What draws a forward call's dropout masks: dropout_seeds (B, n) ints when given (row
+        b's masks are dropout_masks(dropout_seeds[b], ...), as in every backend), else self.rng
+        or the Generator or seed given."""
+        if dropout_seeds is not None:
+            return np.asarray(dropout_seeds, dtype=np.int64)
         return self.rng if rng is None else np.random.default_rng(rng)
 
     def _columns(self, states):
@@ -836,18 +872,6 @@ class Network:
         return {**{name: grads[name] for name in self.parameters}, **inputs}
 
 
-class Classifier:
-    """predict_proba and predict_classes, for a Model whose head is a softmax over classes."""
-
-    def predict_proba(self, *inputs, **named):
-        """Class probabilities: the softmax of predict's logits (same arguments), in float64."""
-        return softmax(self.predict(*inputs, **named))
-
-    def predict_classes(self, *inputs, **named):
-        """The most likely class of each output (ints): the argmax of predict's logits."""
-        return self.predict(*inputs, **named).argmax(axis=-1)
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -862,14 +886,6 @@ def clip_by_global_norm(grads, max_norm):
 
 
 # --------------------------------------------------------------------------- generation
-
-
-def softmax(logits):
-    """Probabilities along the last axis, in float64 (predict_proba of a softmax head)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    logits = logits - logits.max(axis=-1, keepdims=True)  # exp never overflows
-    probabilities = np.exp(logits)
-    return probabilities / probabilities.sum(axis=-1, keepdims=True)
 
 
 def pick(logits, strategy, temperature, top_k, rng):

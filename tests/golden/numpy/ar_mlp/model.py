@@ -20,7 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy_runtime import Network, activate, activate_backward, weight_functions
+from numpy_runtime import (
+    Network,
+    activate,
+    activate_backward,
+    check_parameters,
+    draw_weights,
+    predict_batches,
+    read_npz,
+    write_npz,
+)
+
+SPEC_NAME = "ar_mlp"
+SPEC_SHA256 = "f0b156af3ee669daea27b7057550bc96f513d9d4726741c1daceec9e8f80e895"
 
 
 @dataclass(frozen=True)
@@ -36,8 +48,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "mlp.layers.0.W": ((10, 4), "glorot_uniform", 1.0, 0.0, 4, 10),  # window -> hidden
     "mlp.layers.0.b": ((10,), "zeros", 1.0, 0.0, 0, 0),  # bias
@@ -47,19 +61,47 @@ PARAMETERS = {
     "mlp.layers.2.b": ((1,), "zeros", 1.0, 0.0, 0, 0),  # bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "windows": (("B", 4), "floats"),
 }
+
+#: Inputs forward cannot run without.
 REQUIRED = ["windows"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {}
 
 
@@ -81,7 +123,7 @@ class Model(Network):
 
     def predict(self, windows, batch_size=None):
         """Outputs (B, 1) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"windows": windows}, batch_size)
+        return predict_batches(self, {"windows": windows}, batch_size)
 
     def forward(self, windows, training=False, initial_state=None):
         """The next value of each window: returns (outputs (B, 1), {}).

@@ -31,17 +31,24 @@ from numpy_runtime import (
     Stack,
     activate,
     activate_backward,
+    check_parameters,
     columns,
+    draw_weights,
     flat,
     fuse,
     make_layer,
     per_step,
+    predict_batches,
+    read_npz,
     rows,
     sigmoid,
     states_buffer,
     unfuse,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "bidirectional_gru_tagger"
+SPEC_SHA256 = "3860e881d4ee9ef62abb12e40ff2d11d2c724c76d836019db8d066e133d56496"
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "encoder.embedding": ((40, 12), "normal", 1.0, 0.0, 12, 40),  # token id -> embedding row
     # input -> update gate
@@ -120,20 +129,48 @@ PARAMETERS = {
     "head.b": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T"), "token ids"),
     "lengths": (("B",), "integers"),
 }
+
+#: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "lengths"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"x": 40}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"lengths": "x"}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 16,
     "encoder.layers.0.backward.h": 16,
@@ -292,7 +329,7 @@ class Model(Network, Classifier):
 
     def predict(self, x, lengths=None, batch_size=None):
         """Logits (B, T, 6) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"x": x, "lengths": lengths}, batch_size)
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def forward(self, x, lengths=None, training=False, initial_state=None):
         """Logits for every step: (outputs (B, T, O), final states).

@@ -29,17 +29,24 @@ from numpy_runtime import (
     Head,
     Network,
     Stack,
+    check_parameters,
     columns,
+    draw_weights,
     flat,
     fuse,
     make_layer,
     per_step,
+    predict_batches,
+    read_npz,
     rows,
     sigmoid,
     states_buffer,
     unfuse,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "bidirectional_lstm_classifier"
+SPEC_SHA256 = "92a63be1ded5086b808ee479ad719821ad6d34797027c5d343133c35d9b5582b"
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> input gate
     "encoder.layers.0.forward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
@@ -157,20 +166,48 @@ PARAMETERS = {
     "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T", 8), "floats"),
     "lengths": (("B",), "integers"),
 }
+
+#: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "lengths"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"lengths": "x"}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 32,
     "encoder.layers.0.forward.c": 32,
@@ -286,7 +323,7 @@ class Model(Network, Classifier):
 
     def predict(self, x, lengths=None, batch_size=None):
         """Logits (B, 10) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"x": x, "lengths": lengths}, batch_size)
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def forward(self, x, lengths=None, training=False, initial_state=None):
         """Logits for each sequence: (outputs (B, O), final states).

@@ -29,18 +29,25 @@ from numpy_runtime import (
     Head,
     Network,
     Stack,
+    check_parameters,
     columns,
     decode_tokens,
+    draw_weights,
     flat,
     fuse,
     make_layer,
     per_step,
+    predict_batches,
+    read_npz,
     rows,
     sigmoid,
     states_buffer,
     unfuse,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "caption_one_to_many"
+SPEC_SHA256 = "8d79d98a1d22ed5a63f834b6a3da17281e257b166b13ab2fa17b7bcce96559c2"
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "decoder.embedding": ((30, 16), "normal", 1.0, 0.0, 16, 30),  # token id -> embedding row
     # input -> input gate
@@ -106,20 +115,48 @@ PARAMETERS = {
     "head.b": ((30,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "features": (("B", 4096), "floats"),
     "y_in": (("B", "T_dec"), "token ids"),
 }
+
+#: Inputs forward cannot run without.
 REQUIRED = ["features", "y_in"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"y_in": 30}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "decoder.layers.0.forward.h": 64,
     "decoder.layers.0.forward.c": 64,
@@ -227,7 +264,7 @@ class Model(Network, Classifier):
 
     def predict(self, features, y_in, batch_size=None):
         """Logits (B, T_dec, 30) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"features": features, "y_in": y_in}, batch_size)
+        return predict_batches(self, {"features": features, "y_in": y_in}, batch_size)
 
     def forward(self, features, y_in, training=False, initial_state=None):
         """Logits for every decoder step: (outputs (B, T, O), final states).

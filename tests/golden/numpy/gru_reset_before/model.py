@@ -26,17 +26,24 @@ from numpy_runtime import (
     Head,
     Network,
     Stack,
+    check_parameters,
     columns,
+    draw_weights,
     flat,
     fuse,
     make_layer,
     per_step,
+    predict_batches,
+    read_npz,
     rows,
     sigmoid,
     states_buffer,
     unfuse,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "gru_reset_before"
+SPEC_SHA256 = "39985c75b723a3f087a3eafdbf616097416fc0014c220ce52166f20fb50b2b97"
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     # input -> update gate
     "encoder.layers.0.forward.Wx_z": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
@@ -86,19 +95,47 @@ PARAMETERS = {
     "head.b": ((3,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T", 5), "floats"),
 }
+
+#: Inputs forward cannot run without.
 REQUIRED = ["x"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 20,
 }
@@ -206,7 +243,7 @@ class Model(Network, Classifier):
 
     def predict(self, x, batch_size=None):
         """Logits (B, 3) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"x": x}, batch_size)
+        return predict_batches(self, {"x": x}, batch_size)
 
     def forward(self, x, training=False, initial_state=None):
         """Logits for each sequence: (outputs (B, O), final states).

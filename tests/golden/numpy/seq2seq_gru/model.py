@@ -27,18 +27,25 @@ from numpy_runtime import (
     Head,
     Network,
     Stack,
+    check_parameters,
     columns,
     decode_tokens,
+    draw_weights,
     flat,
     fuse,
     make_layer,
     per_step,
+    predict_batches,
+    read_npz,
     rows,
     sigmoid,
     states_buffer,
     unfuse,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "seq2seq_gru"
+SPEC_SHA256 = "3e5ffa9c70c9f2b693270680b6c919547a42d3bce85a0514f8102474bf9e78d2"
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),  # token id -> embedding row
     # input -> update gate
@@ -159,21 +168,49 @@ PARAMETERS = {
     "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T"), "token ids"),
     "x_lengths": (("B",), "integers"),
     "y_in": (("B", "T_dec"), "token ids"),
 }
+
+#: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "x_lengths", "y_in"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"x": 14, "y_in": 14}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"x_lengths": "x"}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 32,
     "encoder.layers.1.forward.h": 32,
@@ -295,7 +332,7 @@ class Model(Network, Classifier):
 
     def predict(self, x, y_in, x_lengths=None, batch_size=None):
         """Logits (B, T_dec, 14) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"x": x, "x_lengths": x_lengths, "y_in": y_in}, batch_size)
+        return predict_batches(self, {"x": x, "x_lengths": x_lengths, "y_in": y_in}, batch_size)
 
     def forward(
         self,

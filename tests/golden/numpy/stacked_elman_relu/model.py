@@ -29,14 +29,21 @@ from numpy_runtime import (
     Stack,
     activate,
     activate_backward,
+    check_parameters,
     columns,
+    draw_weights,
     flat,
     fuse,
     make_layer,
+    predict_batches,
+    read_npz,
     rows,
     states_buffer,
-    weight_functions,
+    write_npz,
 )
+
+SPEC_NAME = "stacked_elman_relu"
+SPEC_SHA256 = "50c32908af4eb8381446ce548c4248be28ff83dff38c1b319f7f75c27aa9789b"
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,10 @@ class Config:
 
 CONFIG = Config()
 
+
 # --------------------------------------------------------------------------- canonical weights
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out), as in docs/weights.md
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
+# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),  # token id -> embedding row
     # input -> hidden
@@ -84,19 +93,47 @@ PARAMETERS = {
     "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0), check_weights(weights), load_npz(path), save_npz(path, weights)
-init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
+
+def init_weights(seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    return draw_weights(PARAMETERS, seed)
+
+
+def check_weights(weights):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# forward's inputs, name -> (shape, what it holds), then those required, token vocabularies,
-# what lengths count, and initial_state's keys -> sizes; numpy_runtime.check_inputs reads them.
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
+
+#: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
+#: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T"), "token ids"),
 }
+
+#: Inputs forward cannot run without.
 REQUIRED = ["x"]
+
+#: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"x": 50}
+
+#: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {}
+
+#: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 16,
     "encoder.layers.1.forward.h": 12,
@@ -181,20 +218,20 @@ class Model(Network, Classifier):
 
     def predict(self, x, batch_size=None):
         """Logits (B, T, 7) of any number of samples, batch_size at a time (inference)."""
-        return self.predict_batches({"x": x}, batch_size)
+        return predict_batches(self, {"x": x}, batch_size)
 
-    def forward(self, x, training=False, initial_state=None, rng=None):
+    def forward(self, x, training=False, initial_state=None, rng=None, dropout_seeds=None):
         """Logits for every step: (outputs (B, T, O), final states).
 
         x: (B, T) token ids.
         initial_state: {key: (B, S)}, keys "<stack>.layers.<k>.<forward|backward>.<state>" as
         in the returned states; a missing key starts at 0.
         training=True turns dropout on; rng draws its masks (a Generator or a seed, default
-        self.rng).
+        self.rng), unless dropout_seeds (B, n) ints seed each row's (as in every backend).
         """
         self.check_inputs(x=x, initial_state=initial_state)
         x = np.asarray(x, dtype=np.int64)
-        rng = self._rng(rng)  # draws the dropout masks
+        rng = self._rng(rng, dropout_seeds)  # draws the dropout masks
         start = self._columns(initial_state)
         # z: (T, D, B), the top layer's outputs
         z, states, valid = self.encoder.forward(x, None, start, training, rng)

@@ -114,37 +114,48 @@ def check_inputs(inputs, describe, table, required, vocabulary, steps_of, state_
             raise ValueError(f"{name} is required ({reason})")
     sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
     for name, (dims, holds) in table.items():
-        if inputs.get(name) is None:
-            continue
-        shape, kind, lowest, highest = found[name] = describe(name, inputs[name])
-        wanted = f"{shape_text(dims)} {holds}"
-        if len(shape) != len(dims):
-            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
-        if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
-            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
-        if kind != "int" and (holds != "floats" or kind != "float"):
-            raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
-        for size, dim in zip(shape, dims, strict=True):
-            if isinstance(dim, str):
-                first, owner = sizes.setdefault(dim, (size, name))
-                if size != first:
-                    raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
-                if dim != "B" and size < 1:
-                    raise ValueError(f"{name} must have at least one step")
-        if holds == "token ids" and lowest is not None:
-            vocab = vocabulary[name]
-            if lowest < 0 or highest >= vocab:
-                bad = lowest if lowest < 0 else highest
-                raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
-        if name in steps_of and lowest is not None:
-            steps = found[steps_of[name]][0][1]
-            if lowest < 1 or highest > steps:
-                bad = lowest if lowest < 1 else highest
-                raise ValueError(
-                    f"{name} must be in 1..{steps} (the steps of {steps_of[name]}), got {bad}"
-                )
+        if inputs.get(name) is not None:
+            found[name] = describe(name, inputs[name])
+            check_shape(name, dims, holds, found[name], sizes)
+            check_range(name, holds, found, vocabulary, steps_of)
     batch = sizes.get("B", (None,))[0]
     check_states(inputs.get("initial_state"), batch, describe, state_sizes)
+
+
+def check_shape(name, dims, holds, described, sizes):
+    """One input's shape, kind of number and free sizes (B, T, ...) against the others'."""
+    shape, kind, _, _ = described
+    wanted = f"{shape_text(dims)} {holds}"
+    if len(shape) != len(dims):
+        raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+    if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
+        raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+    if kind != "int" and (holds != "floats" or kind != "float"):
+        raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
+    for size, dim in zip(shape, dims, strict=True):
+        if isinstance(dim, str):
+            first, owner = sizes.setdefault(dim, (size, name))
+            if size != first:
+                raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
+            if dim != "B" and size < 1:
+                raise ValueError(f"{name} must have at least one step")
+
+
+def check_range(name, holds, found, vocabulary, steps_of):
+    """Token ids in 0..C-1 and lengths in 1..T (T: the steps of the input they count)."""
+    _, _, lowest, highest = found[name]
+    if holds == "token ids" and lowest is not None:
+        vocab = vocabulary[name]
+        if lowest < 0 or highest >= vocab:
+            bad = lowest if lowest < 0 else highest
+            raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
+    if name in steps_of and lowest is not None:
+        steps = found[steps_of[name]][0][1]
+        if lowest < 1 or highest > steps:
+            bad = lowest if lowest < 1 else highest
+            raise ValueError(
+                f"{name} must be in 1..{steps} (the steps of {steps_of[name]}), got {bad}"
+            )
 
 
 def shape_text(dims):
@@ -179,6 +190,69 @@ def describe_array(name, value):
     if kind == "int" and array.size:
         return array.shape, kind, int(array.min()), int(array.max())
     return array.shape, kind, None, None
+
+
+# --------------------------------------------------------------------------- dropout masks
+def dropout_masks(seeds, stack, layer, steps, width, rate):
+    """Inverted-dropout masks (B, steps, width) for the output of a stack's layer: 0 where a
+    unit is dropped, 1 / (1 - rate) where it is kept (float64).
+
+    Row b is a pure function of seeds[b] (train.py passes the run's seed, the step, the chunk
+    and the sample's index in the global batch), the stack's name and the layer: uniform draws
+    of np.random.default_rng([*seeds[b], *name bytes, layer]) in (step, unit) order, so a
+    step's mask does not depend on how many steps follow. Drawn here for every backend: a
+    process given its shard of a batch drops what one process would for those samples.
+    """
+    keep = np.empty((len(seeds), steps, width), dtype=bool)
+    for b, row in enumerate(np.asarray(seeds).tolist()):
+        rng = np.random.default_rng([*row, *stack.encode(), layer])
+        keep[b] = rng.random((steps, width)) >= rate
+    return keep / (1.0 - rate)
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def predict_batches(model, inputs, batch_size):
+    """predict's work: forward's inputs {name: array or None}, checked once, whole, then run
+    batch_size samples at a time (None: all at once) in inference mode; one NumPy array."""
+    model.check_inputs(**inputs)
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+    given = {
+        name: value if hasattr(value, "shape") else np.asarray(value)
+        for name, value in inputs.items()
+        if value is not None
+    }
+    count = len(next(iter(given.values())))
+    step = count if batch_size is None else int(batch_size)
+    batches = [
+        model._infer({name: value[start : start + step] for name, value in given.items()})
+        for start in range(0, count, max(step, 1))
+    ]
+    return np.concatenate(batches) if batches else model._infer(given)
+
+
+def softmax(logits):
+    """Probabilities along the last axis, in float64 (predict_proba of a softmax head)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    logits = logits - logits.max(axis=-1, keepdims=True)  # exp never overflows
+    probabilities = np.exp(logits)
+    return probabilities / probabilities.sum(axis=-1, keepdims=True)
+
+
+class Classifier:
+    """predict_proba and predict_classes, for a Model whose head is a softmax over classes."""
+
+    def predict_proba(self, *inputs, **named):
+        """Class probabilities: the softmax of predict's logits (same arguments), in float64."""
+        return softmax(self.predict(*inputs, **named))
+
+    def predict_classes(self, *inputs, **named):
+        """The most likely class of each output (ints): the argmax of predict's logits."""
+        return self.predict(*inputs, **named).argmax(axis=-1)
 
 
 def describe_tensor(name, value):
@@ -433,10 +507,11 @@ class Stack(keras.layers.Layer):
             return tf.one_hot(x, self.one_hot_size, dtype=self.compute_dtype)  # (B, T, C)
         return tf.cast(x, self.compute_dtype)  # (B, T, I) features
 
-    def call(self, x, lengths=None, initial_state=None, training=False):
+    def call(self, x, lengths=None, initial_state=None, training=False, dropout_seeds=None):
         """x: (B, T) ids or (B, T, I) features; lengths (B,) or None; initial_state: a
-        {state key: (B, size)} dict or None (zeros). Returns (outputs (B, T, out) aligned like
-        x, {state key: (B, size)} for every layer and direction)."""
+        {state key: (B, size)} dict or None (zeros); dropout_seeds: (B, n) ints seeding each
+        row's dropout masks (dropout_masks), or None for Keras' Dropout. Returns (outputs
+        (B, T, out) aligned like x, {state key: (B, size)} for every layer and direction)."""
         mask = None
         left = lengths is not None and self.padding == "left"
         if lengths is not None:
@@ -454,7 +529,9 @@ class Stack(keras.layers.Layer):
             h = tf.where(mask[:, :, None], h, tf.zeros_like(h))
         states = {}
         for k, layer in enumerate(self.recurrent_layers):
-            if k > 0 and self.dropout_layer is not None:
+            if k > 0 and self.dropout_layer is not None and training and dropout_seeds is not None:
+                h = h * self.seeded_masks(dropout_seeds, k - 1, h, lengths if left else None)
+            elif k > 0 and self.dropout_layer is not None:
                 h = self.dropout_layer(h, training=training)  # between layers, training only
             h, layer_states = layer(
                 h, mask=mask, lengths=lengths, initial_state=initial_state, training=training
@@ -463,6 +540,20 @@ class Stack(keras.layers.Layer):
         if left:
             h = roll_rows(h, lengths - steps)  # back to left padding
         return h, states
+
+    def seeded_masks(self, seeds, layer, h, left_lengths=None):
+        """The masks of dropout_masks (drawn by NumPy, the same in every backend) for the
+        output h (B, T, D) of `layer`; rotated like h when left padding was (left_lengths)."""
+        rate, width = self.dropout_layer.rate, h.shape[-1]
+
+        def draw(seeds, steps):
+            return dropout_masks(seeds, self.name, layer, int(steps), width, rate)
+
+        masks = tf.numpy_function(draw, [seeds, tf.shape(h)[1]], tf.float64)
+        masks = tf.reshape(masks, tf.shape(h))
+        if left_lengths is not None:  # step t of the input sits at t - (T - length) in h
+            masks = roll_rows(masks, tf.shape(h)[1] - left_lengths)
+        return tf.cast(masks, h.dtype)
 
     def last_output(self, states):
         """The top layer's final output (pooling "last", the dense bridge's summary)."""
@@ -717,12 +808,14 @@ class CompiledModel(keras.Model):
         have no values yet, and Keras checks their shapes against the data it was given.
         """
         if check and tf.executing_eagerly():
-            self.check_inputs(**inputs)
+            self.check_inputs(**{k: v for k, v in inputs.items() if k != "dropout_seeds"})
         out = {}
         for key, value in inputs.items():
             if value is None:
                 continue
-            if key == "initial_state":
+            if key == "dropout_seeds":  # training's, not the model's: any int64 seeds
+                out[key] = tf.cast(value, tf.int64)
+            elif key == "initial_state":
                 out[key] = {k: tf.cast(v, self.compute_dtype) for k, v in value.items()}
             else:
                 dtype = self.compute_dtype if key in self.float_inputs else tf.int32

@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import sys
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ class Task:
     """What the spec decides about training (train.py's TASK); the runtime branches on it."""
 
     name: str  # the model's, for --help
-    reads: str  # text | csv | npz: the data file's format
+    reads: str  # text | csv (a series) | table (a CSV of sequences) | npz: the data's reader
     data: str | None  # the default --data (data.source): relative to `here`, or absolute
     data_outside_spec: bool  # data.source leaves the spec's folder: needs --allow-outside-data
     here: str  # train.py's folder
@@ -54,10 +55,15 @@ class Task:
     shuffle: bool = True  # shuffle the samples before splitting, and every epoch's batches
     level: str = "char"  # text: char | word tokens
     vocab_size: int = 0  # text: ids 0..vocab_size-1, 0 the unknown token
-    sequence_length: int = 0  # text: steps per training row
+    sequence_length: int = 0  # text: steps per training row; table: the longest sequence
     carry_state: bool = False  # text: TBPTT carries the final state into the next chunk
+    stateful: bool = False  # text: a row's final state starts its stream's next row (no shuffle)
     window: int = 0  # csv: past values the model sees per prediction
     column: str | None = None  # csv: the default --column (None: the file's only one)
+    feature_columns: tuple = ()  # table: the columns of each step's inputs, in order
+    sequence_column: str | None = None  # table: consecutive rows with one id are a sequence
+    step_column: str | None = None  # table: orders a sequence's rows (None: the file's order)
+    target_columns: tuple = ()  # table: the label (many_to_one) or each step's target
     arrays: dict = field(default_factory=dict)  # npz: name -> (shape, bound of its ids or None)
     lengths: tuple = ()  # npz: (lengths array, the array whose steps it counts) pairs
     decoder_input: str | None = None  # npz: tokens | features the decoder reads (teacher forcing)
@@ -96,12 +102,19 @@ def build_parser(task):
     if task.reads == "csv":
         p.add_argument("--column", default=task.column, help="the CSV column to read")
     p.add_argument("--out", default="run", help="folder for checkpoints, metrics and plots")
-    optimizers, why = ["sgd", "momentum", "adam"], "sgd, sgd with momentum 0.9, or Adam"
+    optimizers = ["sgd", "momentum", "adam", "adamw"]
+    why = "sgd, sgd with momentum 0.9, Adam, or AdamW (Adam with decoupled weight decay)"
     if task.least_squares:
         optimizers.append("lstsq")
         why = "lstsq: the exact least-squares fit, in closed form (--epochs and --lr are unused)"
     p.add_argument("--optimizer", choices=optimizers, default=spec["optimizer"], help=why)
     p.add_argument("--lr", type=float, default=spec["lr"], help="learning rate")
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=spec["weight_decay"],
+        help="weight decay of every weight: L2 in the gradient; adamw: decoupled",
+    )
     p.add_argument(
         "--epochs", type=int, default=spec["epochs"], help="passes over the training data"
     )
@@ -205,12 +218,54 @@ def build_parser(task):
     )
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_visibility(p)
     if task.reads == "text":
         p.add_argument("--sample", type=int, default=0, metavar="N", help="generate N tokens, exit")
         p.add_argument("--temperature", type=float, default=1.0, help="0: always the likeliest")
         p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
         p.add_argument("--prime", default=None, help="text the sample starts from")
     return p
+
+
+def add_visibility(p):
+    """What a run shows (step records, TensorBoard) and how it uses the machine."""
+    p.add_argument(
+        "--log-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a step record (loss, learning rate, wall seconds) in metrics.jsonl every N steps "
+        "(0: epoch records only)",
+    )
+    p.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="also write loss, learning rate and validation metrics as TensorBoard scalars to DIR",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU threads for the framework's operations (None: the framework's choice)",
+    )
+    p.add_argument(
+        "--amp",
+        action="store_true",
+        help="mixed precision over float32 master weights: bfloat16 autocast (torch), the "
+        "mixed_bfloat16 policy (Keras); NumPy has none",
+    )
+
+
+def check_visibility(args):
+    """Refuse a bad --log-every, --threads or --amp (--tensorboard: the backend's writer)."""
+    if args.log_every < 0:
+        raise SystemExit(f"--log-every must be 0 or more, not {args.log_every}")
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit(f"--threads must be 1 or more, not {args.threads}")
+    if args.amp and args.dtype == "float64":
+        raise SystemExit("--amp keeps float32 master weights: it cannot run with --dtype float64")
 
 
 def flag(name):
@@ -237,7 +292,7 @@ def check_numbers(args):
         raise SystemExit(f"--lr-decay must be a number between 0 and 1, not {args.lr_decay}")
     if args.lr > np.finfo(args.dtype).max:
         raise SystemExit(f"--lr {args.lr} does not fit --dtype {args.dtype}")
-    for name in (*amounts, "min_delta"):
+    for name in (*amounts, "min_delta", "weight_decay"):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise SystemExit(f"--{flag(name)} must be a number, 0 or more, not {value}")
@@ -246,6 +301,7 @@ def check_numbers(args):
 def check_args(args, task):
     """Refuse settings that cannot work, before any data is read (train() then checks --out)."""
     check_numbers(args)
+    check_visibility(args)
     if not args.out:
         raise SystemExit("--out must name a folder")
     if task.reads == "text":
@@ -293,7 +349,49 @@ def parse_args(task, argv=None):
     if args.logical_cpus < 0:
         raise SystemExit(f"--logical-cpus must be 0 or more, not {args.logical_cpus}")
     check_args(args, task)
+    set_threads(args.threads)
     return args
+
+
+def set_threads(threads):
+    """--threads: TensorFlow's intra-op and inter-op thread pools, set before any operation
+    runs (TensorFlow refuses them afterwards)."""
+    if threads is None:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # a second run_train in one process
+        raise SystemExit("--threads: TensorFlow has already started in this process") from None
+
+
+def board_writer():
+    """TensorFlow's own TensorBoard writer (tf.summary), behind torch's add_scalar. Scalars go
+    through tf.summary.write with the scalars plugin's metadata: tf.summary.scalar itself is
+    the tensorboard package's, which tensorflow does not require."""
+    plugin = tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars")
+    scalars = tf.compat.v1.SummaryMetadata(plugin_data=plugin)
+
+    class SummaryWriter:
+        """add_scalar and close, as torch's SummaryWriter."""
+
+        def __init__(self, logdir):
+            self.writer = tf.summary.create_file_writer(logdir)
+
+        def add_scalar(self, tag, value, step):
+            with self.writer.as_default():
+                tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=scalars)
+
+        def close(self):
+            self.writer.close()
+
+    return SummaryWriter
+
+
+def amp_policy(args):
+    """The Keras dtype policy: mixed_bfloat16 under --amp (bfloat16 has float32's range, so the
+    loop needs no loss scaling, which mixed_float16 would), else --dtype."""
+    return "mixed_bfloat16" if args.amp else args.dtype
 
 
 # --------------------------------------------------------------------------- data
@@ -323,7 +421,7 @@ def load_data(args, task, fitted=None):
         return load_text(args.data, task, fitted)
     if task.reads == "csv":
         return load_series(args.data, args.column, task, fitted)
-    arrays = read_npz(args.data, task)
+    arrays = read_table(args.data, task) if task.reads == "table" else read_npz(args.data, task)
     parts = split_indices(len(arrays["y"]), args.seed, task)
     train, val, test = ({k: v[part] for k, v in arrays.items()} for part in parts)
     return Dataset(train, val, test)
@@ -474,6 +572,155 @@ def load_series(path, column, task, scale=None):
     return Dataset(train, val, test, mean=mean, std=std)
 
 
+# --------------------------------------------------------------------------- CSV sequences
+def read_table(path, task):
+    """A CSV with a row per step, as .npz data: x (N, T, F) right-padded, y and lengths (N,).
+
+    The rows of a sequence are consecutive (ordered by task.step_column when there is one);
+    every refusal is one line naming the file, line and column.
+    """
+    header, rows = read_rows(path)
+    at = column_positions(path, header, task)
+    sequences, seen = [], {}  # [(id, [(line, row)])], id -> its last line
+    for line, row in rows:
+        if len(row) != len(header):
+            raise SystemExit(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
+        key = row[at[task.sequence_column]]
+        if not sequences or key != sequences[-1][0]:
+            if key in seen:
+                raise SystemExit(
+                    f"{path}:{line}:{at[task.sequence_column] + 1}: sequence {key!r} starts "
+                    f"again (its rows end at line {seen[key]}); keep a sequence's rows together"
+                )
+            sequences.append((key, []))
+        sequences[-1][1].append((line, row))
+        seen[key] = line
+    if not sequences:
+        raise SystemExit(f"{path}: no rows under the header")
+    return table_arrays(path, task, at, [ordered(path, task, at, s) for s in sequences])
+
+
+def read_rows(path):
+    """The header and the (line, cells) of each non-blank row of a CSV file."""
+    reader = csv.reader(read_text(path, newline="").splitlines(keepends=True))
+    try:
+        header = next(reader, None)
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as e:
+        raise SystemExit(f"{path}:{reader.line_num}: not CSV ({e})") from None
+    if not header:
+        raise SystemExit(f"{path}: empty; a CSV of sequences starts with a header row")
+    return header, rows
+
+
+def column_positions(path, header, task):
+    """The index of every column the task names; an unknown or repeated name is refused."""
+    named = [*task.feature_columns, task.sequence_column, task.step_column, *task.target_columns]
+    at = {}
+    for name in (n for n in named if n is not None):
+        if header.count(name) != 1:
+            found = "appears twice in" if name in header else "is not in"
+            raise SystemExit(f"{path}:1: column {name!r} {found} the header {header}")
+        at[name] = header.index(name)
+    return at
+
+
+def ordered(path, task, at, sequence):
+    """(id, rows) with the rows in step order: the file's, or task.step_column's numbers."""
+    key, rows = sequence
+    if task.step_column is None:
+        return key, rows
+    steps = {}
+    for line, row in rows:
+        step = cell_number(path, line, at, task.step_column, row)
+        if step in steps:
+            raise SystemExit(
+                f"{path}:{line}:{at[task.step_column] + 1}: step {step:g} of sequence {key!r} "
+                f"is already at line {steps[step][0]}"
+            )
+        steps[step] = (line, row)
+    return key, [steps[step] for step in sorted(steps)]
+
+
+def cell_number(path, line, at, name, row):
+    """The finite number in column `name` of a row, else one line naming the cell."""
+    value = number(row[at[name]])
+    if value is None:
+        where = f"{path}:{line}:{at[name] + 1}"
+        raise SystemExit(f"{where}: {row[at[name]]!r} in column {name!r} is not a finite number")
+    return value
+
+
+def cell_target(path, line, at, name, row, task):
+    """A class id (softmax: a whole number below out_size) or a regression output."""
+    value = cell_number(path, line, at, name, row)
+    if task.softmax and not (value == int(value) and 0 <= value < task.out_size):
+        where = f"{path}:{line}:{at[name] + 1}"
+        raise SystemExit(
+            f"{where}: {row[at[name]]!r} in column {name!r} is not a class id "
+            f"from 0 to {task.out_size - 1}"
+        )
+    return value
+
+
+def table_arrays(path, task, at, sequences):
+    """x (N, T, F), y and lengths (N,) of the sequences: (id, [(line, cells)]) in order."""
+    longest = max(len(rows) for _, rows in sequences)
+    for key, rows in sequences:
+        where = f"{path}:{rows[0][0]}:{at[task.sequence_column] + 1}"
+        if len(rows) > task.sequence_length:
+            raise SystemExit(
+                f"{where}: sequence {key!r} has {len(rows)} rows, more than the spec's "
+                f"sequence_length {task.sequence_length}"
+            )
+        if task.x_padding is None and len(rows) != longest:
+            raise SystemExit(
+                f"{where}: sequence {key!r} has {len(rows)} rows, others {longest}; this model "
+                "reads sequences of one length (variable_length: true takes any)"
+            )
+    n, width = len(sequences), len(task.feature_columns)
+    x = np.zeros((n, longest, width))  # (N, T, F), valid steps first
+    y = np.zeros((n, longest, len(task.target_columns)))  # (N, T, outputs)
+    for b, (_, rows) in enumerate(sequences):
+        for t, (line, row) in enumerate(rows):
+            x[b, t] = [cell_number(path, line, at, name, row) for name in task.feature_columns]
+            if task.per_step:
+                y[b, t] = [cell_target(path, line, at, k, row, task) for k in task.target_columns]
+        if not task.per_step:
+            y[b, 0] = sequence_label(path, task, at, sequences[b])
+    lengths = np.array([len(rows) for _, rows in sequences], dtype=np.int64)
+    if not task.per_step:
+        y = y[:, 0]  # (N, outputs): one label per sequence
+    if task.softmax:
+        y = y[..., 0].astype(np.int64)  # class ids: (N,) or (N, T)
+    return {"x": x, "y": y, "lengths": lengths}
+
+
+def sequence_label(path, task, at, sequence):
+    """The label of a sequence, (id, rows): the rows that fill its label cells must agree."""
+    key, rows = sequence
+    label = None
+    for line, row in rows:
+        if not any(row[at[name]].strip() for name in task.target_columns):
+            continue  # the label may be on some rows of a sequence only
+        value = [cell_target(path, line, at, name, row, task) for name in task.target_columns]
+        if label is not None and value != label[1]:
+            name = task.target_columns[0]
+            shown = [", ".join(f"{v:g}" for v in found) for found in (value, label[1])]
+            raise SystemExit(
+                f"{path}:{line}:{at[name] + 1}: label {shown[0]} differs from {shown[1]} at "
+                f"line {label[0]}, in the same sequence"
+            )
+        label = label or (line, value)
+    if label is None:
+        name = task.target_columns[0]
+        raise SystemExit(
+            f"{path}:{rows[0][0]}:{at[name] + 1}: sequence {key!r} has no label in column "
+            f"{name!r} (a label on one of its rows is enough)"
+        )
+    return label[1]
+
+
 # --------------------------------------------------------------------------- .npz arrays
 def load_arrays(path):
     """Every array of an .npz file; never unpickles anything."""
@@ -547,6 +794,12 @@ def read_npz(path, task):
         whole = np.array_equal(lengths, np.round(lengths))
         if lengths.size and not (whole and lengths.min() >= 1 and lengths.max() <= steps):
             raise SystemExit(f"{path}: array {key!r} must hold whole lengths from 1 to {steps}")
+        if seq == "x" and task.x_padding is None and lengths.size and lengths.min() < steps:
+            # a fixed-length encoder would read the padding as data
+            raise SystemExit(
+                f"{path}: array {key!r} holds lengths below {steps}, and this model reads "
+                "sequences of one length (variable_length: true takes any)"
+            )
         arrays[key] = lengths.astype(np.int64)
     tokens = task.arrays[first][1] is not None
     arrays[first] = arrays[first].astype(np.int64 if tokens else np.float64)
@@ -582,6 +835,28 @@ def epoch_batches(n, batch_size, seed, epoch, shuffle, world=1):
     order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
     batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     return [b for b in batches if len(b) >= world]
+
+
+def stream_batches(n, streams):
+    """A stateful language model's batches: the n rows (consecutive pieces of the text) cut
+    into `streams` runs of consecutive rows; batch k holds row k of every run, so row b of
+    batch k + 1 continues the text where row b of batch k ended (as in char-rnn). Runs differ
+    by at most one row, the longer first: a batch's rows are always the first runs."""
+    runs = np.array_split(np.arange(n), max(min(streams, n), 1))
+    return [np.array([run[k] for run in runs if k < len(run)]) for k in range(len(runs[0]))]
+
+
+def train_batches(n, args, task, epoch, world):
+    """The batches of a training epoch: in text order for a stateful model (no shuffling: each
+    row continues the previous batch's), else epoch_batches."""
+    if task.stateful:
+        return stream_batches(n, args.batch_size)
+    return epoch_batches(n, args.batch_size, args.seed, epoch, task.shuffle, world)
+
+
+def first_rows(state, n):
+    """The carried state of the first n streams (None: every stream starts from zeros)."""
+    return None if state is None else {k: v[:n] for k, v in state.items()}
 
 
 def valid_mask(lengths, steps, side):
@@ -676,6 +951,19 @@ def chunk(inputs, targets, start, size):
     return part, targets[:, start : start + size]
 
 
+def dropout_seeds(task, seed, step, positions, chunk=0):
+    """{"dropout_seeds": (B, 4) ints} for a training pass of a model with dropout, else {}.
+
+    Row b seeds the dropout masks of the sample at positions[b] in the global batch: (the run's
+    seed, the step, the TBPTT chunk, that position). Every backend's model draws the same masks
+    from them, and a process given a shard of the batch draws those one process would.
+    """
+    if not task.dropout:
+        return {}
+    rows = [[seed, step, chunk, int(p)] for p in positions]
+    return {"dropout_seeds": np.array(rows, dtype=np.int64).reshape(-1, 4)}
+
+
 # --------------------------------------------------------------------------- loss and metrics
 def score(outputs, targets, mask, softmax, grad=False):
     """Summed loss of `outputs` and counts: cross-entropy (softmax) or squared error.
@@ -753,9 +1041,13 @@ def exact_matches(generated, targets, lengths):
     return {"exact": float(hits), "sequences": float(len(lengths))}
 
 
-def evaluate(split, task, predict, batch_size, std, generate=None):
+def evaluate(split, task, predict, batch_size, std, generate=None, read=None):
     """Mean loss and metrics over a split, in batches; predict(inputs) -> NumPy outputs, and
-    generate(inputs, steps) -> token ids, for the exact match of free-running decoding."""
+    generate(inputs, steps) -> token ids, for the exact match of free-running decoding.
+    A stateful model given read(inputs, state) -> (outputs, final state) reads the split as
+    batch_size continuous texts instead (read_streams)."""
+    if task.stateful and read is not None:
+        return summarize(read_streams(split, task, read, batch_size), task.metrics, std)
     totals = {}
     n = len(split["y"])
     for start in range(0, n, batch_size):
@@ -767,6 +1059,18 @@ def evaluate(split, task, predict, batch_size, std, generate=None):
             tokens = generate(inputs, int(lengths.max()))
             add_totals(totals, exact_matches(tokens, split["y"][idx], lengths))
     return summarize(totals, task.metrics, std)
+
+
+def read_streams(split, task, read, streams):
+    """Summed loss of a stateful model over a split read as `streams` continuous texts: each
+    row starts from the final state of the row before it (stream_batches), so the metrics are
+    those of a continuous reading, not of rows that each start from zeros."""
+    totals, state = {}, None
+    for idx in stream_batches(len(split["y"]), streams):
+        inputs, targets, _ = make_batch(split, idx, task)
+        outputs, state = read(inputs, first_rows(state, len(idx)))
+        add_totals(totals, score(outputs, targets, None, task.softmax)[0])
+    return totals
 
 
 # --------------------------------------------------------------------------- files
@@ -932,7 +1236,7 @@ def load_checkpoint(path, groups_needed, check_weights):
 
 def run_settings(args):
     """What a resumed run must share with the run it continues, to end where that one would."""
-    keys = ["optimizer", "lr", "batch_size", "clip_norm", "seed", "dtype", "tbptt"]
+    keys = ["optimizer", "lr", "weight_decay", "batch_size", "clip_norm", "seed", "dtype", "tbptt"]
     return {k: getattr(args, k) for k in keys if hasattr(args, k)}  # tbptt: text only
 
 
@@ -1035,11 +1339,21 @@ def write_metrics(path, records):
     write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
-def restart_metrics(path, epochs_done):
-    """Keep the records of the epochs a resumed run does not redo (all, when starting afresh)."""
+def is_step(record):
+    """Whether a metrics.jsonl record is a --log-every step record (else an epoch's)."""
+    return record.get("kind") == "step"
+
+
+def restart_metrics(path, epochs_done, steps_done=0):
+    """Keep the records of the epochs and steps a resumed run does not redo (none, when
+    starting afresh): what follows the checkpoint is logged again."""
     kept = []
-    if epochs_done and os.path.exists(path):
-        kept = [r for r in read_metrics(path) if r["epoch"] <= epochs_done]
+    if (epochs_done or steps_done) and os.path.exists(path):
+        kept = [
+            r
+            for r in read_metrics(path)
+            if (r["step"] <= steps_done if is_step(r) else r["epoch"] <= epochs_done)
+        ]
     write_metrics(path, kept)
 
 
@@ -1048,9 +1362,42 @@ def log_metrics(path, record):
     write_metrics(path, [*read_metrics(path), record])
 
 
-def plot_metrics(path, png, target):
-    """Training and validation curves per epoch (loss, and the target metric), as a PNG (needs
-    matplotlib)."""
+def log_step(path, record):
+    """Append one step record to metrics.jsonl: appended, not rewritten, since there can be
+    thousands; a line cut short by a crash is dropped when the run resumes (read_metrics)."""
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+class Board:
+    """TensorBoard scalars through the backend's writer (board_writer()), for the lead process
+    with --tensorboard; otherwise nothing. Tags: step/loss, step/lr every --log-every steps
+    (every step without it), epoch/<record> at each epoch's end; x: the step."""
+
+    def __init__(self, logdir, every):
+        self.writer = board_writer()(logdir) if logdir else None
+        self.every = every or 1
+
+    def step(self, step, loss, lr):
+        if self.writer is not None and step % self.every == 0:
+            self.writer.add_scalar("step/loss", loss, step)
+            self.writer.add_scalar("step/lr", lr, step)
+
+    def epoch(self, record):
+        if self.writer is not None:
+            for name, value in record.items():
+                if name not in ("epoch", "step") and isinstance(value, (int, float)):
+                    self.writer.add_scalar(f"epoch/{name}", value, record["step"])
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
+def plot_metrics(path, png, task, final):
+    """Training and validation curves (loss, and the task's headline metric) as a PNG titled
+    with the model's name (needs matplotlib): per epoch; per step when there are step records
+    (--log-every). A run shorter than an epoch has no epoch record: its final.json is the point."""
     try:
         import matplotlib
 
@@ -1061,26 +1408,37 @@ def plot_metrics(path, png, target):
         print("matplotlib is not installed: no plot (pip install matplotlib)")
         return None
     records = read_metrics(path)
-    if not records:
+    steps = [r for r in records if is_step(r)]
+    epochs = [r for r in records if not is_step(r)]
+    by_step = bool(steps) or not epochs
+    if not epochs and "train_loss" in final:  # stopped inside the first epoch
+        epochs = [final]
+    if not (steps or epochs):
         return None
-    epochs = [r["epoch"] for r in records]
+    target = task.metrics[0]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(epochs, [r["train_loss"] for r in records], "o-", label="train")
-    if any("val_loss" in r for r in records):
-        left.plot(epochs, [r.get("val_loss") for r in records], "o-", label="validation")
-    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    if steps:  # the loss of single steps; the epochs' records at their last step
+        left.plot([r["step"] for r in steps], [r["loss"] for r in steps], "-", label="train step")
+    x = [r["step"] if by_step else r["epoch"] for r in epochs]
+    left.plot(x, [r["train_loss"] for r in epochs], "o-", label="train")
+    if any("val_loss" in r for r in epochs):
+        left.plot(x, [r.get("val_loss") for r in epochs], "o-", label="validation")
+    xlabel = "step" if by_step else "epoch"
+    left.set(xlabel=xlabel, ylabel="loss", title="loss")
     left.legend()
-    right.plot(epochs, [r.get(f"val_{target}") for r in records], "o-", color="C1")
-    right.set(xlabel="epoch", ylabel=target, title=f"validation {target}")
+    right.plot(x, [r.get(f"val_{target}") for r in epochs], "o-", color="C1")
+    right.set(xlabel=xlabel, ylabel=target, title=f"validation {target}")
     for axis in (left, right):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs or steps
+    fig.suptitle(task.name)
     fig.tight_layout()
-    write_atomic(png, lambda fh: fig.savefig(fh, format="png", dpi=100))
+    metadata = {"Title": task.name}  # the PNG's own title too
+    write_atomic(png, lambda fh: fig.savefig(fh, format="png", dpi=100, metadata=metadata))
     plt.close(fig)
     return png
 
 
-def finish(paths, meta, data, validate, target):
+def finish(paths, meta, data, validate, task):
     """Judge the final weights on held-out data: final.json, the curves and the last line."""
     final = {"step": meta["step"], "epoch": meta["epoch"]}
     if meta["loss_terms"]:  # stopped inside an epoch: its running loss
@@ -1097,7 +1455,7 @@ def finish(paths, meta, data, validate, target):
         summary += f"  train_loss {final['train_loss']:.4g}"
     if shown:  # the test metrics, else the validation ones
         summary += "  " + describe(shown, "")
-    plot = plot_metrics(paths["metrics.jsonl"], paths["curves.png"], target)
+    plot = plot_metrics(paths["metrics.jsonl"], paths["curves.png"], task, final)
     print(f"{summary}\nweights: {paths['weights.npz']}" + (f"  curves: {plot}" if plot else ""))
 
 
@@ -1245,7 +1603,7 @@ def fit_exactly(args, task, paths, data, trainer):
     restart_metrics(paths["metrics.jsonl"], 0)
     log_metrics(paths["metrics.jsonl"], record)
     print("least squares: " + describe(record, ""))
-    finish(paths, meta, data, validate, task.metrics[0])
+    finish(paths, meta, data, validate, task)
     return meta
 
 
@@ -1281,11 +1639,64 @@ def shard(idx, rank, world):
 
 
 # --------------------------------------------------------------------------- training
-def make_optimizer(kind, lr):
-    """SGD, SGD with momentum 0.9, or Adam (Kingma & Ba 2015)."""
-    if kind == "adam":
-        return keras.optimizers.Adam(learning_rate=lr, epsilon=1e-8)
-    return keras.optimizers.SGD(learning_rate=lr, momentum=0.9 if kind == "momentum" else 0.0)
+class Optimizer(keras.optimizers.Optimizer):
+    """SGD, SGD with momentum 0.9, Adam or AdamW with PyTorch's formulas, so that the three
+    backends take the same steps. Keras' own differ: its Adam adds epsilon to sqrt(v) before
+    the bias correction (the "epsilon hat" form), its momentum keeps lr inside the velocity
+    (v = 0.9 v - lr g), which departs from torch's (v = 0.9 v + g, w -= lr v) when a schedule
+    changes lr. Weight decay: sgd, momentum, adam add wd * w to the gradient (L2); adamw
+    shrinks w by lr * wd * w before the Adam step (decoupled). Every weight decays.
+
+    The state is Keras variables (slots made in build), so checkpoints and tf.distribute keep
+    them; the learning rate is one too, in float64 (Keras makes it float32).
+    """
+
+    SLOTS = {"sgd": (), "momentum": ("m",), "adam": ("m", "v"), "adamw": ("m", "v")}
+
+    def __init__(self, kind, lr, weight_decay):
+        super().__init__(learning_rate=lambda: self.rate, name=kind)
+        self.kind, self.decay = kind, weight_decay
+        self.rate = self.add_variable(
+            (),
+            initializer=keras.initializers.Constant(lr),
+            dtype="float64",
+            aggregation="only_first_replica",
+            name="learning_rate",
+        )
+
+    def build(self, variables):
+        """One slot variable per weight and moment: m (momentum, adam), v (adam)."""
+        if self.built:
+            return
+        super().build(variables)
+        self.slots = {s: self.add_optimizer_variables(variables, s) for s in self.SLOTS[self.kind]}
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One weight's step (an embedding's sparse gradient made dense, as torch's is)."""
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        g = tf.cast(tf.convert_to_tensor(gradient), dtype)
+        w = tf.convert_to_tensor(variable)
+        if self.decay and self.kind == "adamw":
+            w = w * (1.0 - lr * self.decay)
+            self.assign(variable, w)
+        elif self.decay:
+            g = g + self.decay * w  # L2: the gradient of wd/2 |w|^2
+        i = self._get_variable_index(variable)
+        if self.kind == "sgd":
+            self.assign_sub(variable, lr * g)
+        elif self.kind == "momentum":
+            m = self.slots["m"][i]
+            self.assign(m, m * 0.9 + g)
+            self.assign_sub(variable, lr * m)
+        else:
+            m, v = self.slots["m"][i], self.slots["v"][i]
+            t = tf.cast(self.iterations + 1, dtype)
+            self.assign(m, m + (1.0 - 0.9) * (g - m))
+            self.assign(v, v * 0.999 + (1.0 - 0.999) * (g * g))
+            step_size = lr / (1.0 - 0.9**t)  # the bias corrections, as torch rounds them
+            denominator = tf.sqrt(v) / tf.sqrt(1.0 - 0.999**t) + 1e-8
+            self.assign_sub(variable, step_size * (m / denominator))
 
 
 def loss_sum(outputs, targets, mask):
@@ -1312,16 +1723,18 @@ class Trainer:
         self.world = self.strategy.num_replicas_in_sync
         if self.lead and self.world > 1:
             print(f"training on {self.world} replicas ({type(self.strategy).__name__})")
-        # The same seed, the same numbers: this seeds the dropout layers' generators, whose
-        # state (a variable) the checkpoints save. Reseeding every step would retrace every step.
+        # The same seed, the same numbers: this seeds Keras' generators (a Dropout layer's, used
+        # without dropout_seeds), whose state the checkpoints save. Training passes dropout_seeds.
         keras.utils.set_random_seed(args.seed)
         tf.config.experimental.enable_op_determinism()
         self.dtype = tf.as_dtype(args.dtype)
         strategy = self.strategy
+        if args.amp and self.lead:
+            print("--amp: Keras mixed_bfloat16 policy, float32 master weights")
         with strategy.scope():
             weights = model_py.init_weights(args.seed)
-            self.model = model_py.Model(weights=weights, dtype=args.dtype)
-            self.optimizer = make_optimizer(args.optimizer, args.lr)
+            self.model = model_py.Model(weights=weights, dtype=amp_policy(args))
+            self.optimizer = Optimizer(args.optimizer, args.lr, args.weight_decay)
             self.optimizer.build(self.model.trainable_variables)
             variables = self.model.trainable_variables
             masks = self.model.gradient_masks()
@@ -1329,6 +1742,7 @@ class Trainer:
                 None if m is None else tf.constant(m, v.dtype)
                 for m, v in zip(masks, variables, strict=True)
             ]
+        self.carried = None  # stateful: the final state of the last batch's rows (NumPy)
         self.gradients = tf.function(self._gradients, reduce_retracing=True)
         self.apply = tf.function(self._apply, reduce_retracing=True)
 
@@ -1402,9 +1816,11 @@ class Trainer:
             return self.text_step(split, idx, terms, meta)
 
         def part(replica, replicas):
-            batch = make_batch(split, shard(idx, replica, replicas), task)
-            self.model.check_inputs(**batch[0])  # eagerly: the compiled step cannot
-            return batch
+            inputs, targets, mask = make_batch(split, shard(idx, replica, replicas), task)
+            self.model.check_inputs(**inputs)  # eagerly: the compiled step cannot
+            rows = shard(np.arange(len(idx)), replica, replicas)  # in the global batch
+            seeds = dropout_seeds(task, self.args.seed, meta["step"], rows)
+            return {**inputs, **seeds}, targets, mask
 
         inputs, targets, mask = self.distribute(part)
         summed, grads, _ = self.gradients(inputs, targets, mask, terms, None)
@@ -1414,15 +1830,19 @@ class Trainer:
 
     def text_step(self, split, idx, terms, meta):
         """A language model's step: one update per chunk of --tbptt steps (truncated BPTT), the
-        state carried from chunk to chunk unless the model is bidirectional."""
-        total, state = 0.0, None
+        state carried from chunk to chunk unless the model is bidirectional; a stateful model's
+        rows start from the final state of the last batch's (one replica)."""
+        total, state = 0.0, self.tensors_of(first_rows(self.carried, len(idx)))
         steps = split["y"].shape[1]
         size = self.args.tbptt or steps
         for start in range(0, steps, size):
 
             def part(replica, replicas, start=start):
                 inputs, targets, _ = make_batch(split, shard(idx, replica, replicas), self.task)
-                return (*chunk(inputs, targets, start, size), None)
+                inputs, targets = chunk(inputs, targets, start, size)
+                rows = shard(np.arange(len(idx)), replica, replicas)  # in the global batch
+                seeds = dropout_seeds(self.task, self.args.seed, meta["step"], rows, start // size)
+                return {**inputs, **seeds}, targets, None
 
             inputs, targets, mask = self.distribute(part)
             part_terms = terms * min(size, steps - start) // steps
@@ -1432,7 +1852,15 @@ class Trainer:
             check_loss(float(summed), part_terms, meta, self.args)
             self.update(grads)
             total += float(summed)
+        if self.task.stateful:
+            self.carried = {k: v.numpy() for k, v in states.items()}
         return total
+
+    def tensors_of(self, state):
+        """A NumPy state as tensors in the model's dtype (None stays None)."""
+        if state is None:
+            return None
+        return {k: tf.constant(v, dtype=self.dtype) for k, v in state.items()}
 
     def set_lr(self, lr):
         """The learning rate of the next steps (--schedule)."""
@@ -1441,6 +1869,11 @@ class Trainer:
     def predict(self, inputs):
         """Outputs (NumPy) of a batch on one device: for validation."""
         return self.model.forward(**self.inputs(inputs), training=False)[0].numpy()
+
+    def read(self, inputs, state):
+        """Outputs and final states (NumPy) of a batch from `state` (None: zeros), on one
+        device."""
+        return read_model(self.model, inputs, state, self.args.dtype)
 
     def generate(self, inputs, steps):
         """Free-running decoding (argmax), as NumPy ids."""
@@ -1454,6 +1887,7 @@ class Trainer:
             "weights": self.model.canonical_weights(),
             "module": {str(i): v.numpy() for i, v in enumerate(self.model.variables)},
             "optimizer": {str(i): v.numpy() for i, v in enumerate(self.optimizer.variables)},
+            **({"state": self.carried} if self.carried is not None else {}),  # stateful
         }
 
     def restore(self, groups, keep_optimizer):
@@ -1469,9 +1903,24 @@ class Trainer:
                 raise ValueError(f"{variable.path}: shape {value.shape}, expected {expected}")
             variable.assign(value)
         self.optimizer.learning_rate.assign(self.args.lr)
+        self.carried = groups.get("state")
 
     def close(self):
         """Nothing to release: the strategy ends with the process."""
+
+
+def read_model(model, inputs, state, dtype):
+    """Outputs and final states (NumPy) of a batch from `state` (None: zeros, else NumPy),
+    without dropout: a stateful model's scoring."""
+    dtype = tf.as_dtype(dtype)
+    tensors = {
+        k: tf.constant(v, dtype=tf.int64 if v.dtype.kind in "iu" else dtype)
+        for k, v in inputs.items()
+    }
+    if state is not None:
+        tensors["initial_state"] = {k: tf.constant(v, dtype=dtype) for k, v in state.items()}
+    outputs, states = model.forward(**tensors, training=False)
+    return outputs.numpy(), {k: v.numpy() for k, v in states.items()}
 
 
 def tensors_finite(tensors):
@@ -1509,6 +1958,7 @@ def resume(args, paths, trainer):
     meta["settings"] = run_settings(args)
     meta["best"] = {"value": None, "epoch": 0, "waited": 0}  # judged by --monitor
     meta["lr_scale"] = 1.0  # the plateau schedule's decays so far
+    meta["world"] = trainer.world  # processes (replicas) sharing each batch
     path = paths["checkpoint.npz"]
     if not (args.resume and os.path.exists(path)):
         if args.resume and trainer.lead:
@@ -1520,6 +1970,13 @@ def resume(args, paths, trainer):
         raise cannot_resume(path, "no best in it")
     if trainer.lead:
         print(f"resumed from {path} at step {meta['step']}")
+    if meta.get("world", 1) != trainer.world and trainer.lead:  # same masks, other sums
+        print(
+            f"{path} was written by {meta.get('world', 1)} processes, this run has "
+            f"{trainer.world}: the same batches and dropout masks, the gradients summed in "
+            "another order (the weights may differ in the last bits)"
+        )
+    meta["world"] = trainer.world
     try:
         trainer.restore(groups, keeps_optimizer_state(meta, args, trainer.lead))
     except (KeyError, ValueError, RuntimeError) as e:
@@ -1570,16 +2027,19 @@ class Run:
         self.meta, self.saved, self.best = resume(args, paths, trainer)
         self.lr = args.lr  # the learning rate of the latest step
         n = data.size(data.train)
-        batches = epoch_batches(n, args.batch_size, args.seed, 0, task.shuffle, trainer.world)
+        batches = train_batches(n, args, task, 0, trainer.world)
         total = len(batches) * args.epochs
         show = trainer.lead and not args.no_progress
         self.total = min(total, args.max_steps or total)  # steps of the whole run
         self.progress = Progress(self.total, self.meta["step"], show)
+        self.board = Board(args.tensorboard if trainer.lead else None, args.log_every)
+        self.started = time.monotonic() - self.meta.get("wall_s", 0.0)  # the clock resumes too
 
     def checkpoint(self):
         """Write the checkpoint and weights.npz (the lead process), as of this step; Ctrl-C
         waits until both are written and `saved` names the step they hold."""
         with held_interrupt():
+            self.meta["wall_s"] = time.monotonic() - self.started
             if self.trainer.lead:
                 groups = self.trainer.arrays()
                 if self.best is not None:
@@ -1593,14 +2053,15 @@ class Run:
         """The metrics of the current weights on a split."""
         trainer, task = self.trainer, self.task
         generate = trainer.generate if task.free_decode else None
-        return evaluate(split, task, trainer.predict, self.args.batch_size, self.data.std, generate)
+        predict, batch_size, std = trainer.predict, self.args.batch_size, self.data.std
+        return evaluate(split, task, predict, batch_size, std, generate, trainer.read)
 
     def epochs(self):
         """Train until args.epochs epochs or args.max_steps steps are done; Stop: a bad step."""
         args, meta, world = self.args, self.meta, self.trainer.world
-        n, shuffle = self.data.size(self.data.train), self.task.shuffle
+        n = self.data.size(self.data.train)
         while meta["epoch"] < args.epochs and not meta.get("stopped"):
-            batches = epoch_batches(n, args.batch_size, args.seed, meta["epoch"], shuffle, world)
+            batches = train_batches(n, args, self.task, meta["epoch"], world)
             self.batches(batches)
             if meta["batch"] < len(batches):  # stopped by --max-steps
                 break
@@ -1612,6 +2073,8 @@ class Run:
         """The steps of one epoch, from meta["batch"] on, up to --max-steps."""
         args, meta, split = self.args, self.meta, self.data.train
         limit = args.max_steps or math.inf  # steps to stop after
+        if meta["batch"] == 0:  # a stateful model starts every epoch from zero states
+            self.trainer.carried = None
         while meta["batch"] < len(batches) and meta["step"] < limit:
             idx = batches[meta["batch"]]
             terms = loss_terms(split, idx, self.task)  # over the whole batch, every process's shard
@@ -1623,9 +2086,21 @@ class Run:
             meta["loss_sum"] += loss
             meta["loss_terms"] += terms
             note_reference(meta)
+            self.log_step(loss / max(terms, 1))
             self.progress.update(meta["epoch"] + 1, meta["loss_sum"] / meta["loss_terms"])
             if meta["step"] % args.checkpoint_every == 0:
                 self.checkpoint()
+
+    def log_step(self, loss):
+        """The step record of --log-every (the lead process) and the TensorBoard step scalars;
+        loss: the step's mean."""
+        args, meta = self.args, self.meta
+        self.board.step(meta["step"], loss, self.lr)
+        if self.trainer.lead and args.log_every and meta["step"] % args.log_every == 0:
+            wall = round(time.monotonic() - self.started, 3)
+            record = {"kind": "step", "step": meta["step"], "epoch": meta["epoch"] + 1}
+            record.update(wall_s=wall, lr=self.lr, loss=loss)
+            log_step(self.paths["metrics.jsonl"], record)
 
     def end_epoch(self):
         """The end of an epoch: validate, log (the lead process) and checkpoint."""
@@ -1638,6 +2113,7 @@ class Run:
             record.update({f"val_{k}": v for k, v in val.items()})
         if self.trainer.lead:
             log_metrics(self.paths["metrics.jsonl"], record)
+            self.board.epoch(record)
             self.progress.write(describe(record, ""))
         meta.update(epoch=meta["epoch"] + 1, batch=0, loss_sum=0.0, loss_terms=0)
         self.judge(record)
@@ -1681,10 +2157,12 @@ class Run:
 def fit(args, task, data, paths, trainer):
     """Resume or start, train, and leave the final files; returns where the run stands."""
     check_monitor(args, data)
+    if task.stateful and trainer.world > 1:
+        raise SystemExit("stateful training carries each row's state in one process: run it alone")
     run = Run(args, task, data, paths, trainer)
     trainer.begin()
     if trainer.lead:
-        restart_metrics(paths["metrics.jsonl"], run.meta["epoch"])
+        restart_metrics(paths["metrics.jsonl"], run.meta["epoch"], run.meta["step"])
     try:
         run.epochs()
     except Stop as problem:  # nothing of the bad step was written
@@ -1693,11 +2171,13 @@ def fit(args, task, data, paths, trainer):
     except KeyboardInterrupt:  # Ctrl-C: the last checkpoint is whole (written atomically)
         run.progress.close()
         raise interrupted(args.out, run.meta, run.saved) from None
+    finally:
+        run.board.close()
     run.progress.close()
     if args.restore_best:
         run.restore_best()
     if trainer.lead:
-        finish(paths, run.meta, data, run.validate, task.metrics[0])
+        finish(paths, run.meta, data, run.validate, task)
     return run.meta
 
 
@@ -1884,8 +2364,9 @@ def check_known(args, task, tokens, where):
 def read_samples(args, task, names):
     """Every sample of the file, in its order: the model's inputs (`names`: model.py's INPUTS)
     and the lengths of the sequence the outputs run along (None: one output per sample)."""
-    if task.reads == "npz":
-        arrays = read_npz(args.data, task)
+    if task.reads in ("npz", "table"):  # every sample in the file's order
+        read = read_table if task.reads == "table" else read_npz
+        arrays = read(args.data, task)
         ragged = task.y_padding is not None or (
             task.decoder_input is None and task.x_padding is not None
         )
@@ -1983,11 +2464,14 @@ def report_metrics(args, task, model):
         inputs = encoder_inputs(inputs, task)
         return model.generate(**inputs, steps=steps, strategy="argmax")
 
+    def read(inputs, state):  # a stateful model reads the text on, as train.py scores it
+        return read_model(model, inputs, state, args.dtype)
+
     metrics = {}
     for part, prefix in ((data.val, "val_"), (data.test, "test_")):
         if data.size(part):
             free = generate if task.free_decode else None
-            found = evaluate(part, task, outputs, args.batch_size, data.std, free)
+            found = evaluate(part, task, outputs, args.batch_size, data.std, free, read)
             metrics.update({prefix + k: v for k, v in found.items()})
     if args.format == "json":
         print(json.dumps(metrics, sort_keys=True))

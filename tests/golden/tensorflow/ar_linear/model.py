@@ -14,7 +14,6 @@ sequences, the compiled passes); it is the same file for every spec.
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 from tensorflow_runtime import (
     Autoregression,
     CompiledModel,
@@ -22,7 +21,13 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
+    write_npz,
 )
+
+SPEC_NAME = "ar_linear"
+SPEC_SHA256 = "f80b431a674910df5b4ecab4a794f285d8a91624a12075491a0bdfde371c423e"
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,8 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # phi_1..phi_p: weights of x_{t-1}..x_{t-p}
-    "ar.phi": ((9,), "zeros", 1.0, 0.0, 0, 0),
-    # the constant c
-    "ar.c": ((1,), "zeros", 1.0, 0.0, 0, 0),
+    "ar.phi": ((9,), "zeros", 1.0, 0.0, 0, 0),  # phi_1..phi_p: weights of x_{t-1}..x_{t-p}
+    "ar.c": ((1,), "zeros", 1.0, 0.0, 0, 0),  # the constant c
 }
 
 
@@ -57,6 +60,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -134,33 +147,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, windows, batch_size=None):
-        """Outputs (B, 1) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (windows), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"windows": windows}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["windows"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
+        """Outputs (B, 1) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"windows": windows}, batch_size)
 
     def _forward(self, inputs, training=False):
         """out = sum_i phi_i x_{t-i} + c over the window (oldest first)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Embedding,
@@ -31,10 +32,16 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
     zero_padded,
 )
+
+SPEC_NAME = "bidirectional_gru_tagger"
+SPEC_SHA256 = "3860e881d4ee9ef62abb12e40ff2d11d2c724c76d836019db8d066e133d56496"
 
 
 @dataclass(frozen=True)
@@ -68,64 +75,51 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # token id -> embedding row
-    "encoder.embedding": ((40, 12), "normal", 1.0, 0.0, 12, 40),
+    "encoder.embedding": ((40, 12), "normal", 1.0, 0.0, 12, 40),  # token id -> embedding row
     # input -> update gate
     "encoder.layers.0.forward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # update gate bias
-    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # reset gate bias
-    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # candidate state bias
-    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
     "encoder.layers.0.backward.Wx_z": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> update gate
     "encoder.layers.0.backward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # update gate bias
-    "encoder.layers.0.backward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.0.backward.Wx_r": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> reset gate
     "encoder.layers.0.backward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # reset gate bias
-    "encoder.layers.0.backward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.0.backward.Wx_n": ((16, 12), "glorot_uniform", 1.0, 0.0, 12, 16),
     # hidden -> candidate state
     "encoder.layers.0.backward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # candidate state bias
-    "encoder.layers.0.backward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.0.backward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     # input -> hidden
     "encoder.layers.1.forward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
-    # hidden -> hidden
-    "encoder.layers.1.forward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
-    # hidden bias
-    "encoder.layers.1.forward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),  # hidden -> hidden
+    "encoder.layers.1.forward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # input -> hidden
     "encoder.layers.1.backward.Wx_h": ((8, 16), "glorot_uniform", 1.0, 0.0, 16, 8),
-    # hidden -> hidden
-    "encoder.layers.1.backward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),
-    # hidden bias
-    "encoder.layers.1.backward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((6, 8), "uniform", 1.0, 0.0, 8, 6),
-    # output bias
-    "head.b": ((6,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.Wh_h": ((8, 8), "orthogonal", 1.0, 0.0, 8, 8),  # hidden -> hidden
+    "encoder.layers.1.backward.b_h": ((8,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
+    "head.W": ((6, 8), "uniform", 1.0, 0.0, 8, 6),  # features -> outputs
+    "head.b": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -137,6 +131,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -251,7 +255,7 @@ class Elman(keras.layers.SimpleRNN):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_bidirectional_gru_tagger")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Bidirectional GRU (ave) then bidirectional Elman (mul) per-step tagger.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -372,47 +376,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, lengths=None, batch_size=None):
-        """Logits (B, T, 6) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x, lengths), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
-        steps are 0.
-        """
-        inputs = {"x": x, "lengths": lengths}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, lengths=None, batch_size=None):
-        """Class probabilities (B, T, 6): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, lengths=None, batch_size=None):
-        """The most likely class of each output, (B, T) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, T, 6) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per input step: the top layer's outputs through the head."""

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Recurrent,
@@ -32,10 +33,16 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
     step_mask,
+    write_npz,
 )
+
+SPEC_NAME = "bidirectional_lstm_classifier"
+SPEC_SHA256 = "92a63be1ded5086b808ee479ad719821ad6d34797027c5d343133c35d9b5582b"
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,7 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
     "encoder.layers.0.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # input gate bias
-    "encoder.layers.0.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "encoder.layers.0.forward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
@@ -83,20 +89,17 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
     "encoder.layers.0.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate cell bias
-    "encoder.layers.0.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "encoder.layers.0.forward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
     "encoder.layers.0.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # output gate bias
-    "encoder.layers.0.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     # input -> input gate
     "encoder.layers.0.backward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> input gate
     "encoder.layers.0.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # input gate bias
-    "encoder.layers.0.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "encoder.layers.0.backward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> forget gate
@@ -107,20 +110,17 @@ PARAMETERS = {
     "encoder.layers.0.backward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate cell
     "encoder.layers.0.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate cell bias
-    "encoder.layers.0.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "encoder.layers.0.backward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> output gate
     "encoder.layers.0.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # output gate bias
-    "encoder.layers.0.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     # input -> input gate
     "encoder.layers.1.forward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
     "encoder.layers.1.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # input gate bias
-    "encoder.layers.1.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "encoder.layers.1.forward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
@@ -131,20 +131,17 @@ PARAMETERS = {
     "encoder.layers.1.forward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
     "encoder.layers.1.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate cell bias
-    "encoder.layers.1.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "encoder.layers.1.forward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
     "encoder.layers.1.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # output gate bias
-    "encoder.layers.1.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     # input -> input gate
     "encoder.layers.1.backward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> input gate
     "encoder.layers.1.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # input gate bias
-    "encoder.layers.1.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "encoder.layers.1.backward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> forget gate
@@ -155,18 +152,14 @@ PARAMETERS = {
     "encoder.layers.1.backward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> candidate cell
     "encoder.layers.1.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate cell bias
-    "encoder.layers.1.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "encoder.layers.1.backward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
     # hidden -> output gate
     "encoder.layers.1.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # output gate bias
-    "encoder.layers.1.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((10, 32), "uniform", 1.0, 0.0, 32, 10),
-    # output bias
-    "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
+    "head.W": ((10, 32), "uniform", 1.0, 0.0, 32, 10),  # features -> outputs
+    "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -178,6 +171,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -248,7 +251,7 @@ class LSTM(keras.layers.LSTM):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_bidirectional_lstm_classifier")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Two bidirectional LSTM layers (concat, then sum) with max pooling for classification.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -358,47 +361,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, lengths=None, batch_size=None):
-        """Logits (B, 10) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x, lengths), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
-        steps are 0.
-        """
-        inputs = {"x": x, "lengths": lengths}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, lengths=None, batch_size=None):
-        """Class probabilities (B, 10): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, lengths=None, batch_size=None):
-        """The most likely class of each output, (B,) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, 10) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per sequence: the top layer's outputs pooled (max), then the head."""

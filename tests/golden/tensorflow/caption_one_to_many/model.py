@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Embedding,
@@ -33,9 +34,15 @@ from tensorflow_runtime import (
     decode_tokens,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "caption_one_to_many"
+SPEC_SHA256 = "8d79d98a1d22ed5a63f834b6a3da17281e257b166b13ab2fa17b7bcce96559c2"
 
 
 @dataclass(frozen=True)
@@ -74,14 +81,12 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # token id -> embedding row
-    "decoder.embedding": ((30, 16), "normal", 1.0, 0.0, 16, 30),
+    "decoder.embedding": ((30, 16), "normal", 1.0, 0.0, 16, 30),  # token id -> embedding row
     # input -> input gate
     "decoder.layers.0.forward.Wx_i": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> input gate
     "decoder.layers.0.forward.Wh_i": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
-    # input gate bias
-    "decoder.layers.0.forward.b_i": ((64,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_i": ((64,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "decoder.layers.0.forward.Wx_f": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> forget gate
@@ -92,22 +97,17 @@ PARAMETERS = {
     "decoder.layers.0.forward.Wx_g": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> candidate cell
     "decoder.layers.0.forward.Wh_g": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
-    # candidate cell bias
-    "decoder.layers.0.forward.b_g": ((64,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_g": ((64,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "decoder.layers.0.forward.Wx_o": ((64, 16), "glorot_uniform", 1.0, 0.0, 16, 64),
     # hidden -> output gate
     "decoder.layers.0.forward.Wh_o": ((64, 64), "orthogonal", 1.0, 0.0, 64, 64),
-    # output gate bias
-    "decoder.layers.0.forward.b_o": ((64,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_o": ((64,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     # summary -> decoder layer 0 initial h
     "bridge.layers.0.W": ((64, 4096), "glorot_uniform", 1.0, 0.0, 4096, 64),
-    # bridge bias
-    "bridge.layers.0.b": ((64,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((30, 64), "uniform", 1.0, 0.0, 64, 30),
-    # output bias
-    "head.b": ((30,), "zeros", 1.0, 0.0, 0, 0),
+    "bridge.layers.0.b": ((64,), "zeros", 1.0, 0.0, 0, 0),  # bridge bias
+    "head.W": ((30, 64), "uniform", 1.0, 0.0, 64, 30),  # features -> outputs
+    "head.b": ((30,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -119,6 +119,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -183,7 +193,7 @@ class LSTM(keras.layers.LSTM):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_caption_one_to_many")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Image features -> LSTM caption decoder.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -277,46 +287,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, features, y_in, batch_size=None):
-        """Logits (B, T_dec, 30) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (features, y_in), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"features": features, "y_in": y_in}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["features"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, features, y_in, batch_size=None):
-        """Class probabilities (B, T_dec, 30): the softmax of predict's logits, in float64."""
-        logits = self.predict(features=features, y_in=y_in, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, features, y_in, batch_size=None):
-        """The most likely class of each output, (B, T_dec) ints: the argmax of predict's logits."""
-        logits = self.predict(features=features, y_in=y_in, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, T_dec, 30) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"features": features, "y_in": y_in}, batch_size)
 
     def _forward(self, inputs, training=False):
         """A vector sets the decoder's initial state; the decoder reads y_in (teacher forcing)."""

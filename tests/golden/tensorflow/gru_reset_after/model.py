@@ -28,9 +28,15 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "gru_reset_after"
+SPEC_SHA256 = "95daf6dbe7037070056f15823b253325d5a8a29930d5fea1b7efe369d13c495d"
 
 
 @dataclass(frozen=True)
@@ -65,26 +71,21 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_z": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # update gate bias
-    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # reset gate bias
-    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
     # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # candidate state bias
-    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((1, 16), "uniform", 1.0, 0.0, 16, 1),
-    # output bias
-    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
+    "head.W": ((1, 16), "uniform", 1.0, 0.0, 16, 1),  # features -> outputs
+    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -96,6 +97,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -257,34 +268,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, lengths=None, batch_size=None):
-        """Outputs (B, 1) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x, lengths), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
-        steps are 0.
-        """
-        inputs = {"x": x, "lengths": lengths}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
+        """Outputs (B, 1) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per sequence: the top layer's outputs pooled (mean), then the head."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Recurrent,
@@ -27,9 +28,15 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "gru_reset_before"
+SPEC_SHA256 = "39985c75b723a3f087a3eafdbf616097416fc0014c220ce52166f20fb50b2b97"
 
 
 @dataclass(frozen=True)
@@ -64,26 +71,21 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_z": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
-    # update gate bias
-    "encoder.layers.0.forward.b_z": ((20,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((20,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
-    # reset gate bias
-    "encoder.layers.0.forward.b_r": ((20,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((20,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((20, 5), "glorot_uniform", 1.0, 0.0, 5, 20),
     # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((20, 20), "orthogonal", 1.0, 0.0, 20, 20),
-    # candidate state bias
-    "encoder.layers.0.forward.b_n": ((20,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((20,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((20,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((3, 20), "uniform", 1.0, 0.0, 20, 3),
-    # output bias
-    "head.b": ((3,), "zeros", 1.0, 0.0, 0, 0),
+    "head.W": ((3, 20), "uniform", 1.0, 0.0, 20, 3),  # features -> outputs
+    "head.b": ((3,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -95,6 +97,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -170,7 +182,7 @@ class GRUResetBefore(keras.layers.GRU):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_gru_reset_before")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Reset-before GRU sequence classifier.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -248,46 +260,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, batch_size=None):
-        """Logits (B, 3) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"x": x}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, batch_size=None):
-        """Class probabilities (B, 3): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, batch_size=None):
-        """The most likely class of each output, (B,) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, 3) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per sequence: the top layer's outputs pooled (last), then the head."""

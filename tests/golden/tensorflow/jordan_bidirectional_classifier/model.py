@@ -20,9 +20,9 @@ References:
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Recurrent,
@@ -31,7 +31,13 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
+    write_npz,
 )
+
+SPEC_NAME = "jordan_bidirectional_classifier"
+SPEC_SHA256 = "4773716cff9d1bdb75906386017e2e44177489d761c02fddb5ac584d2533b33a"
 
 
 @dataclass(frozen=True)
@@ -69,26 +75,19 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
     "encoder.layers.0.forward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
-    # hidden bias
-    "encoder.layers.0.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
-    # hidden -> output
-    "encoder.layers.0.forward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
-    # output bias
-    "encoder.layers.0.forward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
+    "encoder.layers.0.forward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),  # hidden -> output
+    "encoder.layers.0.forward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
     # input -> hidden
     "encoder.layers.0.backward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
     # fed-back output (context) -> hidden
     "encoder.layers.0.backward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
-    # hidden bias
-    "encoder.layers.0.backward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # hidden -> output
     "encoder.layers.0.backward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
-    # output bias
-    "encoder.layers.0.backward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((4, 12), "uniform", 1.0, 0.0, 12, 4),
-    # output bias
-    "head.b": ((4,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.backward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
+    "head.W": ((4, 12), "uniform", 1.0, 0.0, 12, 4),  # features -> outputs
+    "head.b": ((4,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -100,6 +99,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -249,7 +258,7 @@ class Jordan(keras.layers.RNN):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_jordan_bidirectional_classifier")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Bidirectional Jordan network over one-hot tokens, many-to-one.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -346,47 +355,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, lengths=None, batch_size=None):
-        """Logits (B, 4) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x, lengths), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
-        steps are 0.
-        """
-        inputs = {"x": x, "lengths": lengths}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, lengths=None, batch_size=None):
-        """Class probabilities (B, 4): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, lengths=None, batch_size=None):
-        """The most likely class of each output, (B,) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, lengths=lengths, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, 4) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x, "lengths": lengths}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per sequence: the top layer's outputs pooled (last), then the head."""

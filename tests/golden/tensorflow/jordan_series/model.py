@@ -17,7 +17,6 @@ References:
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow_runtime import (
     CompiledModel,
@@ -28,7 +27,13 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
+    write_npz,
 )
+
+SPEC_NAME = "jordan_series"
+SPEC_SHA256 = "0c91256d08b5cae8bf8ef035ca287518b67bb24c4c0e81f9f838f98fd02ea874"
 
 
 @dataclass(frozen=True)
@@ -62,16 +67,11 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_h": ((16, 3), "glorot_uniform", 1.0, 0.0, 3, 16),
     # fed-back output (context) -> hidden
     "encoder.layers.0.forward.Wy_h": ((16, 4), "orthogonal", 1.0, 0.0, 4, 16),
-    # hidden bias
-    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
-    # hidden -> output
-    "encoder.layers.0.forward.Wo": ((4, 16), "glorot_uniform", 1.0, 0.0, 16, 4),
-    # output bias
-    "encoder.layers.0.forward.bo": ((4,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((1, 4), "uniform", 1.0, 0.0, 4, 1),
-    # output bias
-    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
+    "encoder.layers.0.forward.Wo": ((4, 16), "glorot_uniform", 1.0, 0.0, 16, 4),  # hidden -> output
+    "encoder.layers.0.forward.bo": ((4,), "zeros", 1.0, 0.0, 0, 0),  # output bias
+    "head.W": ((1, 4), "uniform", 1.0, 0.0, 4, 1),  # features -> outputs
+    "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -83,6 +83,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -312,33 +322,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, batch_size=None):
-        """Outputs (B, T, 1) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"x": x}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
+        """Outputs (B, T, 1) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per input step: the top layer's outputs through the head."""

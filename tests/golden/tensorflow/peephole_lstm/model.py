@@ -18,9 +18,9 @@ References:
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Recurrent,
@@ -29,9 +29,15 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "peephole_lstm"
+SPEC_SHA256 = "68d9721047be9cd1316a0524d53843bdd04a1a492e4c74353826f0f07b8149a3"
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,7 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_i": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> input gate
     "encoder.layers.0.forward.Wh_i": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
-    # input gate bias
-    "encoder.layers.0.forward.b_i": ((24,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_i": ((24,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
     # input -> forget gate
     "encoder.layers.0.forward.Wx_f": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> forget gate
@@ -77,24 +82,20 @@ PARAMETERS = {
     "encoder.layers.0.forward.Wx_g": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> candidate cell
     "encoder.layers.0.forward.Wh_g": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
-    # candidate cell bias
-    "encoder.layers.0.forward.b_g": ((24,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_g": ((24,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
     # input -> output gate
     "encoder.layers.0.forward.Wx_o": ((24, 6), "glorot_uniform", 1.0, 0.0, 6, 24),
     # hidden -> output gate
     "encoder.layers.0.forward.Wh_o": ((24, 24), "orthogonal", 1.0, 0.0, 24, 24),
-    # output gate bias
-    "encoder.layers.0.forward.b_o": ((24,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_o": ((24,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     # peephole cell -> input gate
     "encoder.layers.0.forward.p_i": ((24,), "uniform", 1.0, 0.0, 24, 24),
     # peephole cell -> forget gate
     "encoder.layers.0.forward.p_f": ((24,), "uniform", 1.0, 0.0, 24, 24),
     # peephole cell -> output gate
     "encoder.layers.0.forward.p_o": ((24,), "uniform", 1.0, 0.0, 24, 24),
-    # features -> outputs
-    "head.W": ((5, 24), "uniform", 1.0, 0.0, 24, 5),
-    # output bias
-    "head.b": ((5,), "zeros", 1.0, 0.0, 0, 0),
+    "head.W": ((5, 24), "uniform", 1.0, 0.0, 24, 5),  # features -> outputs
+    "head.b": ((5,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -106,6 +107,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -215,7 +226,7 @@ class PeepholeLSTM(keras.layers.RNN):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_peephole_lstm")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Peephole LSTM sequence tagger.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -294,46 +305,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, batch_size=None):
-        """Logits (B, T, 5) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"x": x}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, batch_size=None):
-        """Class probabilities (B, T, 5): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, batch_size=None):
-        """The most likely class of each output, (B, T) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, T, 5) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per input step: the top layer's outputs through the head."""

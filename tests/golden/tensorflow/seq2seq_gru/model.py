@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Embedding,
@@ -32,9 +33,15 @@ from tensorflow_runtime import (
     decode_tokens,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "seq2seq_gru"
+SPEC_SHA256 = "3e5ffa9c70c9f2b693270680b6c919547a42d3bce85a0514f8102474bf9e78d2"
 
 
 @dataclass(frozen=True)
@@ -83,94 +90,78 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # token id -> embedding row
-    "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
+    "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),  # token id -> embedding row
     # input -> update gate
     "encoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # update gate bias
-    "encoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # reset gate bias
-    "encoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate state bias
-    "encoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
     "encoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
     "encoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # update gate bias
-    "encoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "encoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
     "encoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # reset gate bias
-    "encoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "encoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
     "encoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate state bias
-    "encoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "encoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
-    # token id -> embedding row
-    "decoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),
+    "decoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),  # token id -> embedding row
     # input -> update gate
     "decoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> update gate
     "decoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # update gate bias
-    "decoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "decoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> reset gate
     "decoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # reset gate bias
-    "decoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "decoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
     # hidden -> candidate state
     "decoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate state bias
-    "decoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "decoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     # input -> update gate
     "decoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> update gate
     "decoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # update gate bias
-    "decoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
     # input -> reset gate
     "decoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> reset gate
     "decoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # reset gate bias
-    "decoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
     # input -> candidate state
     "decoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
     # hidden -> candidate state
     "decoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # candidate state bias
-    "decoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),
+    "decoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
     # recurrent-side candidate bias
     "decoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((14, 32), "uniform", 1.0, 0.0, 32, 14),
-    # output bias
-    "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),
+    "head.W": ((14, 32), "uniform", 1.0, 0.0, 32, 14),  # features -> outputs
+    "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -182,6 +173,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -267,7 +268,7 @@ class GRU(keras.layers.GRU):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_seq2seq_gru")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """GRU encoder-decoder with a copy bridge.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -417,47 +418,9 @@ class Model(CompiledModel):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, y_in, x_lengths=None, batch_size=None):
-        """Logits (B, T_dec, 14) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x, x_lengths, y_in), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps. Outputs at padded
-        steps are 0.
-        """
-        inputs = {"x": x, "x_lengths": x_lengths, "y_in": y_in}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, y_in, x_lengths=None, batch_size=None):
-        """Class probabilities (B, T_dec, 14): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, y_in=y_in, x_lengths=x_lengths, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, y_in, x_lengths=None, batch_size=None):
-        """The most likely class of each output, (B, T_dec) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, y_in=y_in, x_lengths=x_lengths, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, T_dec, 14) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x, "x_lengths": x_lengths, "y_in": y_in}, batch_size)
 
     def _forward(self, inputs, training=False):
         """The encoder reads x; its final states start the decoder, which reads y_in."""

@@ -17,8 +17,8 @@ References:
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 from tensorflow_runtime import (
+    Classifier,
     CompiledModel,
     Dense,
     Embedding,
@@ -28,9 +28,15 @@ from tensorflow_runtime import (
     check_parameters,
     describe_tensor,
     draw_weights,
+    predict_batches,
+    read_npz,
     stacked_from_keras,
     stacked_to_keras,
+    write_npz,
 )
+
+SPEC_NAME = "stacked_elman_relu"
+SPEC_SHA256 = "50c32908af4eb8381446ce548c4248be28ff83dff38c1b319f7f75c27aa9789b"
 
 
 @dataclass(frozen=True)
@@ -63,30 +69,21 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # token id -> embedding row
-    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),
+    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),  # token id -> embedding row
     # input -> hidden
     "encoder.layers.0.forward.Wx_h": ((16, 8), "glorot_uniform", 1.0, 0.0, 8, 16),
-    # hidden -> hidden
-    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # hidden bias
-    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),  # hidden -> hidden
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # input -> hidden
     "encoder.layers.1.forward.Wx_h": ((12, 16), "glorot_uniform", 0.5, 0.0, 16, 12),
-    # hidden -> hidden
-    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),
-    # hidden bias
-    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),  # hidden -> hidden
+    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # input -> hidden
     "encoder.layers.2.forward.Wx_h": ((10, 12), "glorot_uniform", 1.0, 0.0, 12, 10),
-    # hidden -> hidden
-    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),
-    # hidden bias
-    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),
-    # output bias
-    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),  # hidden -> hidden
+    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
+    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),  # features -> outputs
+    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
 
@@ -98,6 +95,16 @@ def init_weights(seed=0):
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
     check_parameters(weights, PARAMETERS)
+
+
+def load_npz(path):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
+
+
+def save_npz(path, weights):
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -159,7 +166,7 @@ class Elman(keras.layers.SimpleRNN):
 
 # --------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="seqspec_stacked_elman_relu")
-class Model(CompiledModel):
+class Model(CompiledModel, Classifier):
     """Three stacked Elman layers of different sizes (tanh, relu, sigmoid) as a tagger.
 
     Model(weights=None, dtype="float32", jit_compile=False) builds it from Config; what it
@@ -252,71 +259,42 @@ class Model(CompiledModel):
         ]
 
     # ----------------------------------------------------------------------- running
-    def forward(self, x, initial_state=None, training=False):
+    def forward(self, x, initial_state=None, dropout_seeds=None, training=False):
         """Run the model, compiled (tf.function); dropout only with training=True.
 
         x: (B, T) int token ids in [0, 50)
         initial_state: {state key: (B, size)} or None (zeros)
+        dropout_seeds: (B, n) ints seeding each row's dropout masks, or None (Keras' own)
 
         Returns (outputs (B, T, 7) logits,
         states {"<stack>.layers.<k>.<direction>.<state>": (B, size)}).
         """
-        inputs = self._prepare(dict(x=x, initial_state=initial_state))
+        inputs = self._prepare(dict(x=x, initial_state=initial_state, dropout_seeds=dropout_seeds))
         return self.forward_fn(inputs, training)
 
-    def canonical_gradients(self, d_outputs, x, initial_state=None, training=False):
+    def canonical_gradients(
+        self,
+        d_outputs,
+        x,
+        initial_state=None,
+        dropout_seeds=None,
+        training=False,
+    ):
         """Gradients of loss = sum(outputs * d_outputs) in the canonical layout, compiled.
 
         Takes forward()'s inputs. Returns {name: array} for every parameter of PARAMETERS and
         every float input given (float_inputs).
         """
-        inputs = dict(x=x, initial_state=initial_state)
+        inputs = dict(x=x, initial_state=initial_state, dropout_seeds=dropout_seeds)
         return self.forward_backward(inputs, d_outputs, training)[2]
 
     def check_inputs(self, **inputs):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS)."""
         check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
-    # ----------------------------------------------------------------------- prediction
-
     def predict(self, x, batch_size=None):
-        """Logits (B, T, 7) for any number of samples, as a NumPy array.
-
-        Takes forward's inputs (x), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"x": x}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, batch_size=None):
-        """Class probabilities (B, T, 7): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, batch_size=None):
-        """The most likely class of each output, (B, T) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        return logits.argmax(axis=-1)
+        """Logits (B, T, 7) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x}, batch_size)
 
     def _forward(self, inputs, training=False):
         """One output per input step: the top layer's outputs through the head."""
@@ -324,5 +302,6 @@ class Model(CompiledModel):
             inputs["x"],
             initial_state=inputs.get("initial_state"),
             training=training,
+            dropout_seeds=inputs.get("dropout_seeds"),
         )  # (B, T, 10)
         return self.head(h), states  # (B, T, 7)

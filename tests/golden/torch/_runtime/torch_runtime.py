@@ -7,6 +7,7 @@ describes the API; `seqspec compile --single-file` inlines what a model uses).
 """
 
 import contextlib
+import os
 
 import numpy as np
 import torch
@@ -45,10 +46,234 @@ def activate(name: str, a: Tensor) -> Tensor:
     raise ValueError("unknown activation " + name)
 
 
-def describe_tensor(value):
-    """(shape, kind, lowest, highest) of a tensor, for check_inputs; None for other values."""
+# --------------------------------------------------------------------------- canonical weights
+# parameters: model.py's PARAMETERS, name -> (shape, initialiser, scale, constant value, fan_in,
+# fan_out), in the framework-neutral layout of seqspec's docs/weights.md.
+
+
+def _draw(rng, shape, init, scale, value, fan_in, fan_out):
+    if init == "zeros":
+        return np.zeros(shape)
+    if init == "constant":
+        return np.full(shape, value)
+    if init == "uniform":  # U(+-scale/sqrt(fan_in)), PyTorch's default
+        limit = scale / np.sqrt(fan_in)
+        return rng.uniform(-limit, limit, size=shape)
+    if init == "glorot_uniform":  # U(+-scale*sqrt(6/(fan_in+fan_out))), Keras' default
+        limit = scale * np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape)
+    if init == "normal":
+        return rng.normal(0.0, scale, size=shape)
+    if init == "orthogonal":
+        rows = shape[0]
+        cols = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
+        q = q * np.sign(np.diag(r))  # uniform over orthogonal matrices (Mezzadri 2007)
+        q = q if rows >= cols else q.T
+        return scale * q.reshape(shape)
+    raise ValueError(f"unknown initialiser {init!r}")
+
+
+def draw_weights(parameters, seed=0):
+    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
+    rng = np.random.default_rng(seed)
+    return {name: _draw(rng, *entry).astype(np.float64) for name, entry in parameters.items()}
+
+
+def check_parameters(weights, parameters):
+    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+    problems = [f"missing {k}" for k in parameters if k not in weights]
+    problems += [f"unexpected {k}" for k in weights if k not in parameters]
+    problems += [
+        f"{k}: shape {tuple(np.shape(weights[k]))}, expected {entry[0]}"
+        for k, entry in parameters.items()
+        if k in weights and tuple(np.shape(weights[k])) != entry[0]
+    ]
+    if problems:
+        raise ValueError("weights do not fit this model: " + "; ".join(problems))
+
+
+def read_npz(path, parameters):
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    with np.load(path, allow_pickle=False) as data:
+        weights = {k: data[k] for k in data.files}
+    check_parameters(weights, parameters)
+    return weights
+
+
+def write_npz(path, weights, parameters):
+    """Write canonical weights atomically: a crash never leaves a half-written file.
+
+    The temporary file is new (O_EXCL), opened without following a symbolic link (O_NOFOLLOW)
+    and renamed over `path`, so a link planted at either name is never written through.
+    """
+    check_parameters(weights, parameters)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{k: np.asarray(weights[k]) for k in sorted(weights)})
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------- input checks
+# One check for every backend: a mistake in the inputs is the same one-line ValueError in
+# NumPy, PyTorch and Keras, raised before any computation.
+
+#: How a message names each kind of array element a backend reports.
+KINDS = {"float": "floats", "int": "integers", "bool": "booleans", "other": "non-numbers"}
+
+
+def check_inputs(inputs, describe, table, required, vocabulary, steps_of, state_sizes):
+    """Raise one ValueError naming the first thing wrong with forward's inputs, if any.
+
+    inputs: forward's keyword arguments ({name: array or None}, "initial_state" a dict or
+    None); describe(name, value) -> (shape tuple, kind "float" | "int" | "bool" | "other",
+    lowest, highest), the last two only for integers (else None). The rest are model.py's
+    tables INPUTS, REQUIRED, VOCABULARY, STEPS_OF and STATE_SIZES. Checked: every input known
+    and required one given, its shape, kind and batch size, token ids in 0..C-1, lengths in
+    1..T, and each initial state's key and shape.
+    """
+    unknown = [name for name in inputs if name not in table and name != "initial_state"]
+    if unknown:
+        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(table)}")
+    for name in required:
+        if inputs.get(name) is None:
+            reason = "the spec declares variable_length" if name in steps_of else "forward reads it"
+            raise ValueError(f"{name} is required ({reason})")
+    sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
+    for name, (dims, holds) in table.items():
+        if inputs.get(name) is not None:
+            found[name] = describe(name, inputs[name])
+            check_shape(name, dims, holds, found[name], sizes)
+            check_range(name, holds, found, vocabulary, steps_of)
+    batch = sizes.get("B", (None,))[0]
+    check_states(inputs.get("initial_state"), batch, describe, state_sizes)
+
+
+def check_shape(name, dims, holds, described, sizes):
+    """One input's shape, kind of number and free sizes (B, T, ...) against the others'."""
+    shape, kind, _, _ = described
+    wanted = f"{shape_text(dims)} {holds}"
+    if len(shape) != len(dims):
+        raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+    if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
+        raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
+    if kind != "int" and (holds != "floats" or kind != "float"):
+        raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
+    for size, dim in zip(shape, dims, strict=True):
+        if isinstance(dim, str):
+            first, owner = sizes.setdefault(dim, (size, name))
+            if size != first:
+                raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
+            if dim != "B" and size < 1:
+                raise ValueError(f"{name} must have at least one step")
+
+
+def check_range(name, holds, found, vocabulary, steps_of):
+    """Token ids in 0..C-1 and lengths in 1..T (T: the steps of the input they count)."""
+    _, _, lowest, highest = found[name]
+    if holds == "token ids" and lowest is not None:
+        vocab = vocabulary[name]
+        if lowest < 0 or highest >= vocab:
+            bad = lowest if lowest < 0 else highest
+            raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
+    if name in steps_of and lowest is not None:
+        steps = found[steps_of[name]][0][1]
+        if lowest < 1 or highest > steps:
+            bad = lowest if lowest < 1 else highest
+            raise ValueError(
+                f"{name} must be in 1..{steps} (the steps of {steps_of[name]}), got {bad}"
+            )
+
+
+def shape_text(dims):
+    """(B, T, 8) as a message writes it; a 1-tuple keeps its comma, (B,)."""
+    return f"({', '.join(str(d) for d in dims)}{',' if len(dims) == 1 else ''})"
+
+
+def check_states(states, batch, describe, state_sizes):
+    """initial_state: None or {key: (B, size) floats}, each key one of state_sizes."""
+    if states is None:
+        return
+    if not isinstance(states, dict):
+        raise ValueError("initial_state must be a dict {state key: (B, size) array} or None")
+    for key, value in states.items():
+        if key not in state_sizes:
+            known = ", ".join(state_sizes) or "none: this model has no recurrent state"
+            raise ValueError(f"initial_state has no state {key!r}; the states are {known}")
+        shape, kind, _, _ = describe(f"initial_state[{key!r}]", value)
+        wanted = (batch, state_sizes[key])
+        if tuple(shape) != wanted or kind not in ("float", "int"):
+            got = f"shape {tuple(shape)}" if tuple(shape) != wanted else KINDS[kind]
+            raise ValueError(f"initial_state[{key!r}] must be {wanted} floats, got {got}")
+
+
+def describe_array(name, value):
+    """(shape, kind, lowest, highest) of anything np.asarray reads: lists, NumPy arrays."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(array.dtype.kind, "other")
+    if kind == "int" and array.size:
+        return array.shape, kind, int(array.min()), int(array.max())
+    return array.shape, kind, None, None
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def predict_batches(model, inputs, batch_size):
+    """predict's work: forward's inputs {name: array or None}, checked once, whole, then run
+    batch_size samples at a time (None: all at once) in inference mode; one NumPy array."""
+    model.check_inputs(**inputs)
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+    given = {
+        name: value if hasattr(value, "shape") else np.asarray(value)
+        for name, value in inputs.items()
+        if value is not None
+    }
+    count = len(next(iter(given.values())))
+    step = count if batch_size is None else int(batch_size)
+    batches = [
+        model._infer({name: value[start : start + step] for name, value in given.items()})
+        for start in range(0, count, max(step, 1))
+    ]
+    return np.concatenate(batches) if batches else model._infer(given)
+
+
+def softmax(logits):
+    """Probabilities along the last axis, in float64 (predict_proba of a softmax head)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    logits = logits - logits.max(axis=-1, keepdims=True)  # exp never overflows
+    probabilities = np.exp(logits)
+    return probabilities / probabilities.sum(axis=-1, keepdims=True)
+
+
+class Classifier:
+    """predict_proba and predict_classes, for a Model whose head is a softmax over classes."""
+
+    def predict_proba(self, *inputs, **named):
+        """Class probabilities: the softmax of predict's logits (same arguments), in float64."""
+        return softmax(self.predict(*inputs, **named))
+
+    def predict_classes(self, *inputs, **named):
+        """The most likely class of each output (ints): the argmax of predict's logits."""
+        return self.predict(*inputs, **named).argmax(axis=-1)
+
+
+def describe_tensor(name, value):
+    """(shape, kind, lowest, highest) of a tensor, for check_inputs; other values via NumPy."""
     if not isinstance(value, torch.Tensor):
-        return None
+        return describe_array(name, value)
     if value.dtype == torch.bool:
         kind = "bool"
     elif value.is_floating_point():
@@ -260,6 +485,24 @@ def continue_tokens(
     return out
 
 
+# --------------------------------------------------------------------------- dropout masks
+def dropout_masks(seeds, stack, layer, steps, width, rate):
+    """Inverted-dropout masks (B, steps, width) for the output of a stack's layer: 0 where a
+    unit is dropped, 1 / (1 - rate) where it is kept (float64).
+
+    Row b is a pure function of seeds[b] (train.py passes the run's seed, the step, the chunk
+    and the sample's index in the global batch), the stack's name and the layer: uniform draws
+    of np.random.default_rng([*seeds[b], *name bytes, layer]) in (step, unit) order, so a
+    step's mask does not depend on how many steps follow. Drawn here for every backend: a
+    process given its shard of a batch drops what one process would for those samples.
+    """
+    keep = np.empty((len(seeds), steps, width), dtype=bool)
+    for b, row in enumerate(np.asarray(seeds).tolist()):
+        rng = np.random.default_rng([*row, *stack.encode(), layer])
+        keep[b] = rng.random((steps, width)) >= rate
+    return keep / (1.0 - rate)
+
+
 # --------------------------------------------------------------------------- the model's base
 
 
@@ -327,6 +570,7 @@ class CanonicalModel(nn.Module):
         an nn.LSTM's weight_ih_l0 is [Wx_i; Wx_f; Wx_g; Wx_o], an nn.GRU's is [Wx_r; Wx_z; Wx_n];
         torch's redundant second bias (bias_hh, but for the GRU's bhn block) starts at 0.
         """
+        check_parameters(weights, self.PARAMETERS)
         params = dict(self.named_parameters())
         with torch.no_grad():
             for native, blocks in self.LAYOUT.items():
@@ -338,6 +582,14 @@ class CanonicalModel(nn.Module):
                 ]
                 value = torch.from_numpy(np.concatenate(parts))
                 params[native].copy_(value)  # to the parameter's dtype and device
+
+    def load_npz(self, path):
+        """Load canonical weights from an .npz file."""
+        self.load_weights(read_npz(path, self.PARAMETERS))
+
+    def save_npz(self, path):
+        """Save the canonical weights to an .npz file."""
+        write_npz(path, self.canonical_weights(), self.PARAMETERS)
 
     def canonical_weights(self):
         """The canonical weights (float64 NumPy arrays), as load_weights takes them."""
@@ -402,6 +654,16 @@ class CanonicalModel(nn.Module):
         if self.autocast is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=getattr(torch, self.autocast))
+
+    def dropout(self, x, rate, stack, layer, seeds=None):
+        """Inverted dropout of the outputs x (B, T, D) of a stack's layer, in training mode
+        only: the masks of dropout_masks for seeds (B, n) ints (drawn by NumPy, the same in
+        every backend), or torch's own (F.dropout) without seeds."""
+        if seeds is None or not self.training:
+            return F.dropout(x, rate, self.training)
+        seeds = torch.as_tensor(seeds).tolist()  # from any device
+        masks = dropout_masks(seeds, stack, layer, x.shape[1], x.shape[2], rate)
+        return x * torch.as_tensor(masks, device=x.device).to(x.dtype)
 
     def read_state(self, state, prefixes, parts):
         """Initial states of a group of layers from {key: (B, S)}, shaped like torch's h_n:

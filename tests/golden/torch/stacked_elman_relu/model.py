@@ -24,20 +24,24 @@ out (see CellScan).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_runtime import (
     CanonicalModel,
     CellScan,
+    Classifier,
     before,
+    check_inputs,
+    check_parameters,
     describe_tensor,
+    draw_weights,
+    predict_batches,
+    read_npz,
     run_fused,
     time_order,
+    write_npz,
     write_state,
 )
 
@@ -75,105 +79,47 @@ CONFIG = Config()
 # Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
 # name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # token id -> embedding row
-    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),
+    "encoder.embedding": ((50, 8), "normal", 1.0, 0.0, 8, 50),  # token id -> embedding row
     # input -> hidden
     "encoder.layers.0.forward.Wx_h": ((16, 8), "glorot_uniform", 1.0, 0.0, 8, 16),
-    # hidden -> hidden
-    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
-    # hidden bias
-    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.0.forward.Wh_h": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),  # hidden -> hidden
+    "encoder.layers.0.forward.b_h": ((16,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # input -> hidden
     "encoder.layers.1.forward.Wx_h": ((12, 16), "glorot_uniform", 0.5, 0.0, 16, 12),
-    # hidden -> hidden
-    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),
-    # hidden bias
-    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.1.forward.Wh_h": ((12, 12), "uniform", 0.5, 0.0, 12, 12),  # hidden -> hidden
+    "encoder.layers.1.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     # input -> hidden
     "encoder.layers.2.forward.Wx_h": ((10, 12), "glorot_uniform", 1.0, 0.0, 12, 10),
-    # hidden -> hidden
-    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),
-    # hidden bias
-    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),
-    # features -> outputs
-    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),
-    # output bias
-    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),
+    "encoder.layers.2.forward.Wh_h": ((10, 10), "orthogonal", 1.0, 0.0, 10, 10),  # hidden -> hidden
+    "encoder.layers.2.forward.b_h": ((10,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
+    "head.W": ((7, 10), "uniform", 1.0, 0.0, 10, 7),  # features -> outputs
+    "head.b": ((7,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
-
-
-def _draw(rng, shape, init, scale, value, fan_in, fan_out):
-    if init == "zeros":
-        return np.zeros(shape)
-    if init == "constant":
-        return np.full(shape, value)
-    if init == "uniform":  # U(+-scale/sqrt(fan_in)), PyTorch's default
-        limit = scale / np.sqrt(fan_in)
-        return rng.uniform(-limit, limit, size=shape)
-    if init == "glorot_uniform":  # U(+-scale*sqrt(6/(fan_in+fan_out))), Keras' default
-        limit = scale * np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, size=shape)
-    if init == "normal":
-        return rng.normal(0.0, scale, size=shape)
-    if init == "orthogonal":
-        rows = shape[0]
-        cols = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-        q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
-        q = q * np.sign(np.diag(r))  # uniform over orthogonal matrices (Mezzadri 2007)
-        q = q if rows >= cols else q.T
-        return scale * q.reshape(shape)
-    raise ValueError(f"unknown initialiser {init!r}")
 
 
 def init_weights(seed=0):
     """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    rng = np.random.default_rng(seed)
-    return {name: _draw(rng, *entry).astype(np.float64) for name, entry in PARAMETERS.items()}
+    return draw_weights(PARAMETERS, seed)
 
 
 def check_weights(weights):
     """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    problems = [f"missing {k}" for k in PARAMETERS if k not in weights]
-    problems += [f"unexpected {k}" for k in weights if k not in PARAMETERS]
-    problems += [
-        f"{k}: shape {tuple(np.shape(weights[k]))}, expected {entry[0]}"
-        for k, entry in PARAMETERS.items()
-        if k in weights and tuple(np.shape(weights[k])) != entry[0]
-    ]
-    if problems:
-        raise ValueError("weights do not fit this model: " + "; ".join(problems))
+    check_parameters(weights, PARAMETERS)
 
 
 def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything)."""
-    with np.load(path, allow_pickle=False) as data:
-        weights = {k: data[k] for k in data.files}
-    check_weights(weights)
-    return weights
+    """Read canonical weights from an .npz file (never unpickles anything), checked."""
+    return read_npz(path, PARAMETERS)
 
 
 def save_npz(path, weights):
-    """Write canonical weights atomically: a crash never leaves a half-written file.
-
-    The temporary file is new (O_EXCL), opened without following a symbolic link (O_NOFOLLOW)
-    and renamed over `path`, so a link planted at either name is never written through.
-    """
-    check_weights(weights)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(weights[k]) for k in sorted(weights)})
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write canonical weights to an .npz file atomically, checked."""
+    write_npz(path, weights, PARAMETERS)
 
 
-# --------------------------------------------------------------------------- input checks
-# One check for every backend, generated from one seqspec template: a mistake in the inputs is
-# the same one-line ValueError in NumPy, PyTorch and Keras, raised before any computation.
+# --------------------------------------------------------------------------- inputs
+# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
+# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
@@ -196,93 +142,6 @@ STATE_SIZES = {
     "encoder.layers.1.forward.h": 12,
     "encoder.layers.2.forward.h": 10,
 }
-
-#: How a message names each kind of array element a backend reports.
-KINDS = {"float": "floats", "int": "integers", "bool": "booleans", "other": "non-numbers"}
-
-
-def check_inputs(inputs, describe):
-    """Raise one ValueError naming the first thing wrong with forward's inputs, if any.
-
-    inputs: forward's keyword arguments ({name: array or None}, "initial_state" a dict or
-    None); describe(name, value) -> (shape tuple, kind "float" | "int" | "bool" | "other",
-    lowest, highest), the last two only for integers (else None). Checked: every input known
-    and required one given, its shape, kind and batch size, token ids in 0..C-1, lengths in
-    1..T, and each initial state's key and shape.
-    """
-    unknown = [name for name in inputs if name not in INPUTS and name != "initial_state"]
-    if unknown:
-        raise ValueError(f"unknown input {unknown[0]!r}; the inputs are {', '.join(INPUTS)}")
-    for name in REQUIRED:
-        if inputs.get(name) is None:
-            reason = "the spec declares variable_length" if name in STEPS_OF else "forward reads it"
-            raise ValueError(f"{name} is required ({reason})")
-    sizes, found = {}, {}  # sizes: "B" / "T" -> (size, the input that set it)
-    for name, (dims, holds) in INPUTS.items():
-        if inputs.get(name) is None:
-            continue
-        shape, kind, lowest, highest = found[name] = describe(name, inputs[name])
-        wanted = f"{shape_text(dims)} {holds}"
-        if len(shape) != len(dims):
-            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
-        if any(isinstance(d, int) and n != d for n, d in zip(shape, dims, strict=True)):
-            raise ValueError(f"{name} must be {wanted}, got shape {tuple(shape)}")
-        if kind != "int" and (holds != "floats" or kind != "float"):
-            raise ValueError(f"{name} must be {wanted}, got {KINDS[kind]}")
-        for size, dim in zip(shape, dims, strict=True):
-            if isinstance(dim, str):
-                first, owner = sizes.setdefault(dim, (size, name))
-                if size != first:
-                    raise ValueError(f"{name} has {dim} = {size} but {owner} has {first}")
-                if dim != "B" and size < 1:
-                    raise ValueError(f"{name} must have at least one step")
-        if holds == "token ids" and lowest is not None:
-            vocab = VOCABULARY[name]
-            if lowest < 0 or highest >= vocab:
-                bad = lowest if lowest < 0 else highest
-                raise ValueError(f"{name} must hold token ids in 0..{vocab - 1}, got {bad}")
-        if name in STEPS_OF and lowest is not None:
-            steps = found[STEPS_OF[name]][0][1]
-            if lowest < 1 or highest > steps:
-                bad = lowest if lowest < 1 else highest
-                raise ValueError(
-                    f"{name} must be in 1..{steps} (the steps of {STEPS_OF[name]}), got {bad}"
-                )
-    check_states(inputs.get("initial_state"), sizes.get("B", (None,))[0], describe)
-
-
-def shape_text(dims):
-    """(B, T, 8) as a message writes it; a 1-tuple keeps its comma, (B,)."""
-    return f"({', '.join(str(d) for d in dims)}{',' if len(dims) == 1 else ''})"
-
-
-def check_states(states, batch, describe):
-    """initial_state: None or {key: (B, size) floats}, each key one of STATE_SIZES."""
-    if states is None:
-        return
-    if not isinstance(states, dict):
-        raise ValueError("initial_state must be a dict {state key: (B, size) array} or None")
-    for key, value in states.items():
-        if key not in STATE_SIZES:
-            known = ", ".join(STATE_SIZES) or "none: this model has no recurrent state"
-            raise ValueError(f"initial_state has no state {key!r}; the states are {known}")
-        shape, kind, _, _ = describe(f"initial_state[{key!r}]", value)
-        wanted = (batch, STATE_SIZES[key])
-        if tuple(shape) != wanted or kind not in ("float", "int"):
-            got = f"shape {tuple(shape)}" if tuple(shape) != wanted else KINDS[kind]
-            raise ValueError(f"initial_state[{key!r}] must be {wanted} floats, got {got}")
-
-
-def describe_array(name, value):
-    """(shape, kind, lowest, highest) of anything np.asarray reads: lists, NumPy arrays."""
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers") from None
-    kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(array.dtype.kind, "other")
-    if kind == "int" and array.size:
-        return array.shape, kind, int(array.min()), int(array.max())
-    return array.shape, kind, None, None
 
 
 # --------------------------------------------------------------------------- torch's layout
@@ -408,7 +267,7 @@ class ElmanScan(torch.autograd.Function):
 # --------------------------------------------------------------------------- the model
 
 
-class Model(CanonicalModel):
+class Model(CanonicalModel, Classifier):
     """The many-to-many model stacked_elman_relu (see Config for its sizes).
 
     Model(weights=None, dtype="float32", device=None, autocast=None): canonical weights (a dict,
@@ -448,21 +307,6 @@ class Model(CanonicalModel):
         self.head = nn.Linear(10, CONFIG.head_outputs, bias=CONFIG.head_bias)  # logits
         self.place(init_weights(0) if weights is None else weights, dtype, device, autocast)
 
-    # ----------------------------------------------------------------------- weights
-
-    def load_weights(self, weights):
-        """Load canonical weights (a dict of NumPy arrays, the names of PARAMETERS); see LAYOUT."""
-        check_weights(weights)
-        super().load_weights(weights)
-
-    def load_npz(self, path):
-        """Load canonical weights from an .npz file."""
-        self.load_weights(load_npz(path))
-
-    def save_npz(self, path):
-        """Save the canonical weights to an .npz file."""
-        save_npz(path, self.canonical_weights())
-
     @torch.jit.unused
     def check_inputs(self, **inputs):
         """Raise a one-line ValueError unless forward can read these inputs (see INPUTS).
@@ -472,58 +316,18 @@ class Model(CanonicalModel):
         """
         if torch.jit.is_tracing() or torch.compiler.is_exporting():
             return
-
-        def describe(name, value):  # a tensor here, anything else as NumPy reads it
-            return describe_tensor(value) or describe_array(name, value)
-
-        check_inputs(inputs, describe)
-
-    # ----------------------------------------------------------------------- prediction
+        check_inputs(inputs, describe_tensor, INPUTS, REQUIRED, VOCABULARY, STEPS_OF, STATE_SIZES)
 
     def predict(self, x, batch_size=None):
-        """Logits (B, T, 7) for any number of samples, as a NumPy array.
+        """Logits (B, T, 7) of any number of samples, batch_size at a time (inference)."""
+        return predict_batches(self, {"x": x}, batch_size)
 
-        Takes forward's inputs (x), checks them once, whole, and runs
-        them batch_size samples at a time (None: all at once), always in inference mode
-        (no dropout), whatever mode the model is in, which it keeps.
-        """
-        inputs = {"x": x}
-        self.check_inputs(**inputs)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        given = {
-            name: value if hasattr(value, "shape") else np.asarray(value)
-            for name, value in inputs.items()
-            if value is not None
-        }
-        rows = len(given["x"])
-        step = rows if batch_size is None else int(batch_size)
-        batches = [
-            self._infer({name: value[start : start + step] for name, value in given.items()})
-            for start in range(0, rows, max(step, 1))
-        ]
-        return np.concatenate(batches) if batches else self._infer(given)
-
-    def predict_proba(self, x, batch_size=None):
-        """Class probabilities (B, T, 7): the softmax of predict's logits, in float64."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)  # exp never overflows
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=-1, keepdims=True)
-
-    def predict_classes(self, x, batch_size=None):
-        """The most likely class of each output, (B, T) ints: the argmax of predict's logits."""
-        logits = self.predict(x=x, batch_size=batch_size)
-        return logits.argmax(axis=-1)
-
-    def run_encoder(self, x, state=None):
+    def run_encoder(self, x, state=None, dropout_seeds=None):
         """The encoder's layers: returns (top-layer outputs (B, T, 10), final states).
 
         x: (B, T) token ids.
         state: initial states {key: (B, S)}, missing ones are 0.
+        dropout_seeds: (B, n) ints seeding each row's dropout masks in training mode, or None.
         """
         state, final = state or {}, {}
         x = self.encoder_embedding(x)  # (B, T, 8)
@@ -532,13 +336,13 @@ class Model(CanonicalModel):
         hx = self.read_state(state, layers, ("h",))  # (1, B, 16) or None
         x, hx = run_fused(self.encoder[0], x, hx)  # (B, T, 16)
         final.update(write_state(layers, ("h",), hx))
-        x = F.dropout(x, CONFIG.encoder_dropout, self.training)  # between layers, training only
+        x = self.dropout(x, CONFIG.encoder_dropout, "encoder", 0, dropout_seeds)  # training only
         # layer 1: elman relu(12) -> nn.RNN (cuDNN on a GPU)
         layers = ("encoder.layers.1.forward",)
         hx = self.read_state(state, layers, ("h",))  # (1, B, 12) or None
         x, hx = run_fused(self.encoder[1], x, hx)  # (B, T, 12)
         final.update(write_state(layers, ("h",), hx))
-        x = F.dropout(x, CONFIG.encoder_dropout, self.training)  # between layers, training only
+        x = self.dropout(x, CONFIG.encoder_dropout, "encoder", 1, dropout_seeds)  # training only
         # layer 2: elman sigmoid(10) -> Elman, an explicit cell
         layers = ("encoder.layers.2.forward",)
         hx = self.read_state(state, layers, ("h",))  # (1, B, 10) or None
@@ -548,16 +352,18 @@ class Model(CanonicalModel):
 
     # ----------------------------------------------------------------------- forward
 
-    def forward(self, x, initial_state=None):
+    def forward(self, x, initial_state=None, dropout_seeds=None):
         """Logits for every step: returns (outputs (B, T, 7), final states).
 
         x: (B, T) token ids.
         initial_state: {key: (B, S)} or None; final states: {key: (B, S)}.
+        dropout_seeds: (B, n) ints seeding each row's dropout masks in training mode (dropout_masks,
+        the same in every backend), or None for torch's own.
         """
         if not torch.jit.is_scripting():  # TorchScript compiles no check: see check_inputs
             self.check_inputs(x=x, initial_state=initial_state)
         x = self.as_tokens(x)
         with self.mixed_precision():
-            z, states = self.run_encoder(x, initial_state)  # (B, T, 10)
+            z, states = self.run_encoder(x, initial_state, dropout_seeds)  # (B, T, 10)
             y = self.head(z)  # (B, T, 7)
         return y, states
