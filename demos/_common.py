@@ -231,7 +231,9 @@ def load_generated(code: Path, stem: str = "model"):
 def split_test_indices(code: Path, n: int, seed: int):
     """The test part of n samples exactly as the generated train.py splits them (its own
     ``split_indices``, a seeded shuffle), so a demo scores baselines on the models' test set."""
-    return load_generated(code, "train").split_indices(n, seed)[2]
+    train = load_generated(code, "train")
+    runtime = sys.modules[train.run_train.__module__]  # <backend>_train_runtime
+    return runtime.split_indices(n, seed, train.TASK)[2]
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -90,7 +90,8 @@ def test_unrolled_gradients_match_autograd_through_the_generated_model(compiled,
 
 def test_the_trivial_predictor_is_scored_on_train_py_s_test_split(compiled):
     _, train_module = compiled["lstm"]
-    parts = train_module.split_indices(1000, 0)
+    runtime = sys.modules[train_module.run_train.__module__]  # <backend>_train_runtime
+    parts = runtime.split_indices(1000, 0, train_module.TASK)
     assert len(parts[2]) == 100  # the specs' split: validation 0.1, test 0.1
     code = Path(train_module.__file__).parent
     assert np.array_equal(adding.split_test_indices(code, 1000, 0), parts[2])

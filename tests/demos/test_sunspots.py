@@ -40,7 +40,8 @@ def test_split_sizes_are_the_generated_scripts(tmp_path: Path) -> None:
     code = tmp_path / "code"
     seqspec.compile_spec(spec, "numpy", code)
     train = sunspots.load_generated(code, "train")
-    data = train.load_data(train.parse_args([]))
+    runtime = sys.modules[train.run_train.__module__]  # <backend>_train_runtime
+    data = runtime.load_data(runtime.parse_args(train.TASK, []), train.TASK)
     sizes = sunspots.split_sizes(len(values), sunspots.ORDER)
     assert sizes == tuple(data.size(part) for part in (data.train, data.val, data.test))
     assert sizes == (225, 30, 45)  # targets 1709-1933, 1934-1963, 1964-2008
