@@ -33,7 +33,8 @@ class Param:
 
     name: str
     shape: tuple[int, ...]
-    init: str  # uniform | glorot_uniform | orthogonal | normal | zeros | constant | positive_uniform
+    # uniform | glorot_uniform | orthogonal | normal | zeros | constant | positive_uniform
+    init: str
     doc: str
     scale: float = 1.0
     value: float = 0.0  # only for init == "constant"
