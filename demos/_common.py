@@ -39,6 +39,7 @@ class Demo:
     out: Path  # compiled code and training runs
     results: Path  # the .md / .json / .png the demo writes
     options: list[str] = field(default_factory=list)  # the command line, but --out / --results
+    stem: str = ""  # the results' file names, when not the demo's name (a variant's own results)
     started: float = field(default_factory=time.perf_counter)
 
     def spec(self, stem: str) -> Path:
@@ -92,13 +93,14 @@ class Demo:
             f"{info['cores']} cores, {info['date']}; {info['software']}).\n"
         )
         self.results.mkdir(parents=True, exist_ok=True)
-        (self.results / f"{self.name}.md").write_text(markdown.rstrip("\n") + "\n" + footer,
-                                                      encoding="utf-8")
+        stem = self.stem or self.name
+        (self.results / f"{stem}.md").write_text(markdown.rstrip("\n") + "\n" + footer,
+                                                 encoding="utf-8")
         record = {"demo": self.name, "quick": self.quick, "minutes": round(minutes, 2),
                   "machine": info, **numbers}
-        (self.results / f"{self.name}.json").write_text(
+        (self.results / f"{stem}.json").write_text(
             json.dumps(record, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        print(f"{self.name}: {minutes:.1f} min; results in {self.results}/{self.name}.md")
+        print(f"{self.name}: {minutes:.1f} min; results in {self.results}/{stem}.md")
         if self.results == RESULTS.resolve():
             write_results_page()
 

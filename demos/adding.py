@@ -1,4 +1,4 @@
-"""The adding problem (Hochreiter & Schmidhuber 1997): Elman vs LSTM vs GRU at T = 100.
+"""The adding problem (Hochreiter & Schmidhuber 1997): Elman, LSTM, GRU and IndRNN.
 
 Each sequence has T steps of two features: a value drawn from U(0, 1) and a marker that is 1 at
 exactly two steps (one in each half of the sequence) and 0 elsewhere. The target is the sum of
@@ -9,7 +9,10 @@ stays at the trivial MSE, and the error signal that would teach it vanishes with
 (the seed's lesson): ``adding_gradients.png`` plots ||dL/dh_{T-k}|| against k, at the initial
 weights and after training.
 
-The three specs are ``examples/demos/adding_{elman,lstm,gru}.yaml``; they are compiled and
+IndRNN (Li et al. 2018) is the paper's claim for long sequences: ``--steps 500`` and
+``--steps 1000`` run LSTM, GRU and IndRNN at those lengths (results ``adding_T500`` ...).
+
+The specs are ``examples/demos/adding_{elman,lstm,gru,indrnn}.yaml``; they are compiled and
 trained with the generated ``train.py`` (torch by default). The gradient norms are computed here
 independently of the generated code, by an explicit loop over the canonical weights
 (docs/weights.md) of each run's ``weights.npz``; ``tests/demos/test_adding.py`` checks that loop
@@ -17,6 +20,8 @@ against autograd through the generated model.
 
     python demos/adding.py            # T = 100, about 7 min on 2 (shared) cores
     python demos/adding.py --quick    # T = 30 with a smaller budget (CI), about 1 min
+    python demos/adding.py --steps 500    # LSTM, GRU, IndRNN at T = 500, a smaller budget
+    python demos/adding.py --steps 1000   # and at T = 1000
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Demo, load_generated, parse, pyplot, split_test_indices, table
+from _common import DATA, Demo, load_generated, parse, pyplot, run, split_test_indices, table
 
-CELLS = ("elman", "lstm", "gru")
+CELLS = ("elman", "lstm", "gru", "indrnn")
+LONG_CELLS = ("lstm", "gru", "indrnn")  # what --steps T (T != 100) runs by default
 PREFIX = "encoder.layers.0.forward."  # the one recurrent layer of each spec
 
 
@@ -99,7 +105,7 @@ def unroll(cell: str, weights: dict, x, initial=None, variant: str = "reset_afte
 
     x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
     batch, steps, _ = x.shape
-    size = g("Wh_z" if cell == "gru" else "Wh_h" if cell == "elman" else "Wh_i").shape[0]
+    size = g({"gru": "Wh_z", "elman": "Wh_h", "lstm": "Wh_i", "indrnn": "u_h"}[cell]).shape[0]
     h = torch.zeros(batch, size, dtype=torch.float64) if initial is None else initial[0]
     c = None
     if cell == "lstm":
@@ -122,6 +128,8 @@ def unroll(cell: str, weights: dict, x, initial=None, variant: str = "reset_afte
             else:
                 n = torch.tanh(xt @ g("Wx_n").T + g("b_n") + g("bhn") + (r * h) @ g("Wh_n").T)
             h = z * h + (1 - z) * n
+        elif cell == "indrnn":  # the demo's IndRNN is relu (examples/demos/adding_indrnn.yaml)
+            h = torch.relu(xt @ g("Wx_h").T + g("u_h") * h + g("b_h"))
         else:
             raise ValueError(f"unknown cell {cell!r}")
         h.retain_grad()
@@ -147,7 +155,8 @@ def hidden_gradient_norms(cell: str, weights: dict, x, y) -> np.ndarray:
 
 def saturated_fraction(cell: str, weights: dict, x) -> float:
     """The fraction of hidden values h_t (all steps, units and sequences) with |h| > 0.99:
-    where tanh is that flat, its derivative (< 0.02) all but stops the gradient."""
+    where tanh is that flat, its derivative (< 0.02) all but stops the gradient (for the relu
+    IndRNN it only counts large activations)."""
     hs, _, _ = unroll(cell, weights, x)
     return float(np.mean([(h.detach().abs() > 0.99).double().mean().item() for h in hs]))
 
@@ -203,7 +212,7 @@ def plot_curves(demo: Demo, results: dict, trivial: float, steps: int) -> str:
     ax.set_title(f"The adding problem, T = {steps}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = demo.png("adding_curves")
+    path = demo.png(f"{demo.stem or demo.name}_curves")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path.name
@@ -213,9 +222,9 @@ def plot_gradients(demo: Demo, curves: dict, steps: int) -> str:
     plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0), sharey=True)
-    colors = {"elman": "C0", "lstm": "C1", "gru": "C2"}
+    colors = {"elman": "C0", "lstm": "C1", "gru": "C2", "indrnn": "C3"}
     for ax, when in zip(axes, ("initial", "trained"), strict=True):
-        for cell in CELLS:
+        for cell in curves:
             relative = np.array(curves[cell][when]["relative"])
             ax.plot(np.arange(len(relative)), relative, color=colors[cell], label=cell,
                     linewidth=2.0 if cell != "gru" else 1.0,
@@ -229,27 +238,68 @@ def plot_gradients(demo: Demo, curves: dict, steps: int) -> str:
     axes[0].legend()
     fig.suptitle(f"Gradient of the loss with respect to the hidden state k steps back, T = {steps}")
     fig.tight_layout()
-    path = demo.png("adding_gradients")
+    path = demo.png(f"{demo.stem or demo.name}_gradients")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path.name
 
 
+def _options(p) -> None:
+    p.add_argument("--steps", type=int, default=100,
+                   help="sequence length T (default 100; 500 and 1000 are the long runs)")
+    p.add_argument("--cells", default=None,
+                   help="comma-separated cells to train (default: all four at T = 100, "
+                        "lstm,gru,indrnn otherwise)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="sequences to generate (default: BUDGETS[T])")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: BUDGETS[T])")
+
+
+#: (samples, epochs) per T. A step costs the same at any T, so a sequence of T = 1000 costs 10
+#: of T = 100: the long runs get far fewer sequences to fit minutes of a shared 2-core CPU
+#: (docs/results.md says which budget each table had; --samples / --epochs override it).
+BUDGETS = {30: (6000, 10), 100: (20000, 10), 500: (2000, 4), 1000: (2000, 2)}
+
+
+def compile_indrnn(demo: Demo, steps: int) -> Path:
+    """adding_indrnn.yaml with recurrent_max = 2 ** (1 / T), the paper's bound for relu."""
+    text = demo.spec("adding_indrnn").read_text(encoding="utf-8")
+    bound = 2 ** (1 / steps)
+    text = text.replace("recurrent_max: 1.0069555500567189", f"recurrent_max: {bound!r}")
+    text = text.replace("(T = 100)", f"(T = {steps})")
+    spec = demo.out / "specs" / f"adding_indrnn_T{steps}.yaml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(text, encoding="utf-8")
+    folder = demo.out / "code" / f"adding_indrnn_T{steps}-{demo.backend}"
+    run([sys.executable, "-m", "seqspec", "compile", str(spec), "--backend", demo.backend,
+         "-o", str(folder)])
+    return folder
+
+
 def main(argv: list[str] | None = None) -> None:
-    demo, _ = parse("adding", __doc__.splitlines()[0], argv)
-    if demo.quick:
-        steps, samples, epochs = 30, 6000, 10
-    else:
-        steps, samples, epochs = 100, 20000, 10
+    demo, args = parse("adding", __doc__.splitlines()[0], argv, extra=_options)
+    steps = 30 if demo.quick else args.steps
+    cells = tuple(args.cells.split(",")) if args.cells else (
+        CELLS if steps in (30, 100) else LONG_CELLS)
+    unknown = [c for c in cells if c not in CELLS]
+    if unknown or steps < 2:
+        raise SystemExit(f"adding: unknown cell {unknown[0]!r}; use {', '.join(CELLS)}"
+                         if unknown else "adding: --steps must be at least 2")
+    samples, epochs = BUDGETS.get(steps, (max(2000, 1_000_000 // steps), 5))
+    samples, epochs = args.samples or samples, args.epochs or epochs
+    standard = steps == 100 and cells == CELLS and (samples, epochs) == BUDGETS[100]
+    if not (standard or demo.quick):
+        demo.stem = f"adding_T{steps}"  # its own results, beside the standard T = 100 section
     batch, lr, clip, seed = 64, 3e-3, 1.0, 0
     data = write_data(DATA / f"adding_T{steps}.npz", samples, steps, seed=1997)
     x, y = make_data(samples, steps, seed=1997)
-    codes = {cell: demo.compile(f"adding_{cell}") for cell in CELLS}
-    test_rows = split_test_indices(codes["lstm"], samples, seed)
+    codes = {cell: compile_indrnn(demo, steps) if cell == "indrnn" and steps != 100
+             else demo.compile(f"adding_{cell}") for cell in cells}
+    test_rows = split_test_indices(codes[cells[0]], samples, seed)
     trivial = float(np.mean((y[test_rows] - 1.0) ** 2))  # always answer E[y] = 1
 
     results = {}
-    for cell in CELLS:
+    for cell in cells:
         results[cell] = demo.train(codes[cell], f"{cell}-T{steps}", "--data", str(data),
                                    "--epochs", str(epochs), "--batch-size", str(batch),
                                    "--lr", str(lr), "--clip-norm", str(clip),
@@ -258,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     # Gradient norms on 256 test sequences, at the initial weights and the trained ones.
     probe = test_rows[:256]
     curves = {}
-    for cell in CELLS:
+    for cell in cells:
         trained = load_weights(Path(results[cell]["out"]) / "weights.npz")
         curves[cell] = {}
         for when, weights in (("initial", init_weights_of(codes[cell])), ("trained", trained)):
@@ -268,11 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     curves_png = plot_curves(demo, results, trivial, steps)
     gradients_png = plot_gradients(demo, curves, steps)
 
+    updates = max(r["step"] for r in results.values())
     rows, numbers = [], {"steps_T": steps, "samples": samples, "epochs": epochs,
                          "batch_size": batch, "lr": lr, "clip_norm": clip,
                          "test_sequences": len(test_rows), "trivial_mse": trivial,
                          "backend": demo.backend, "models": {}}
-    for cell in CELLS:
+    for cell in cells:
         r = results[cell]
         mse = r["test_rmse"] ** 2
         solved = next((h["step"] for h in r["history"] if h["val_loss"] < 0.01), None)
@@ -284,43 +335,42 @@ def main(argv: list[str] | None = None) -> None:
                      solved if solved is not None else "never", f"{r['seconds']:.0f}",
                      f"{curves[cell]['initial']['reach']:.1e}",
                      f"{curves[cell]['trained']['reach']:.1e}"])
-    mses = {cell: numbers["models"][cell]["test_mse"] for cell in CELLS}
-    gated = [cell for cell in ("lstm", "gru") if mses[cell] < 0.01]
+    mses = {cell: numbers["models"][cell]["test_mse"] for cell in cells}
+    solved_cells = [cell for cell in cells if mses[cell] < 0.01]
     verdict = (
-        f"With the same budget, {' and '.join(c.upper() for c in gated) or 'neither gated cell'}"
-        f" reached a test MSE below 0.01, and the Elman network ended at "
-        f"{mses['elman'] / trivial:.2f} times the trivial predictor's MSE "
-        f"({mses['elman']:.4f} against {trivial:.4f}). \"Gradient reach\" is explained below."
+        f"With the same budget, {' and '.join(c for c in solved_cells) or 'no cell'} reached a "
+        f"test MSE below 0.01; "
+        + "; ".join(f"{c} ended at {mses[c] / trivial:.2f} times the trivial predictor's MSE"
+                    for c in cells if c not in solved_cells)
+        + (". " if len(solved_cells) < len(cells) else "")
+        + "\"Gradient reach\" is explained below."
     )
-    elman, lstm, gru = (curves[cell] for cell in CELLS)
-    gradient_text = (
-        f"At initialisation, with the orthogonal recurrent matrices the specs start from (the "
-        f"default `init.recurrent`), the Elman network keeps {elman['initial']['reach']:.1e} "
-        f"of the error signal over the first half "
-        f"and the LSTM {lstm['initial']['reach']:.1e}; the GRU, whose update gate starts near "
-        f"0.5, keeps {gru['initial']['reach']:.1e}. Training separates them. The LSTM and the "
-        f"GRU end with nearly flat curves ({lstm['trained']['reach']:.1e} and "
-        f"{gru['trained']['reach']:.1e} over the first half, a factor of "
-        f"{lstm['trained']['factor_per_step']:.3f} and {gru['trained']['factor_per_step']:.3f} "
-        f"per step back): a path along which the first marked value, and the gradient that "
-        f"teaches them to keep it, cross the sequence. The Elman network, which found no such "
-        f"path and settled on the trivial answer, ends with "
-        f"{elman['trained']['saturated_fraction']:.0%} of its hidden values saturated "
-        f"(|h| > 0.99, against {elman['initial']['saturated_fraction']:.0%} at "
-        f"initialisation) and a gradient that shrinks by a factor of "
-        f"{elman['trained']['factor_per_step']:.2f} per step back "
-        f"({elman['trained']['reach']:.1e} over the first half): whatever the first half "
-        f"holds, the loss no longer sees it. The lesson is in the right-hand panel."
-    )
-    md = f"""# The adding problem (T = {steps})
+    gradient_text = " ".join(
+        f"{cell}: {c['initial']['reach']:.1e} of the error signal reaches the first half at "
+        f"initialisation, {c['trained']['reach']:.1e} after training (a factor of "
+        f"{c['trained']['factor_per_step']:.3f} per step back; "
+        f"{c['trained']['saturated_fraction']:.0%} of its hidden values have |h| > 0.99)."
+        for cell, c in curves.items())
+    if steps == 100 and "elman" in curves:
+        gradient_text += (
+            " The Elman network, which found no path for the first marked value and settles on "
+            "the trivial answer, ends saturated, with a gradient that no longer sees the first "
+            "half: the lesson is in the right-hand panel.")
+    indrnn_spec = ("relu, u in U(0, 1),\n|u| clipped to 2^(1/T) after every update as in the "
+                   "paper" if "indrnn" in cells else "")
+    title = f"T = {steps}"
+    if demo.stem:  # a variant: say what it ran
+        title += f": {', '.join(cells)}, {updates} updates"
+    md = f"""# The adding problem ({title})
 
 Hochreiter & Schmidhuber's (1997) adding problem, generated on the fly ({samples} sequences,
 split 80/10/10 by the generated `train.py`): each step holds a value from U(0, 1) and a marker,
 1 at exactly two steps (one in each half); the target is the sum of the two marked values. The
 trivial predictor (always 1.0) scores MSE {trivial:.4f} on the test set (1/6 in expectation).
-The three specs (`examples/demos/adding_{{elman,lstm,gru}}.yaml`: one layer of 64 units, the
-last state, a linear output) are trained by the generated torch `train.py` with the same
-budget: Adam, lr {lr}, batch {batch}, clip norm {clip}, {epochs} epochs.
+The specs (`examples/demos/adding_{{{','.join(cells)}}}.yaml`: one layer of 64 units, the
+last state, a linear output{'; IndRNN ' + indrnn_spec if indrnn_spec else ''}) are trained by
+the generated {demo.backend} `train.py` with the same budget: Adam, lr {lr}, batch {batch}, clip
+norm {clip}, {epochs} epochs.
 
 {table(["cell", "test MSE", "/ trivial", "steps", "first step with val MSE < 0.01",
         "seconds", "gradient reach, initial", "trained"], rows)}
@@ -328,7 +378,7 @@ budget: Adam, lr {lr}, batch {batch}, clip norm {clip}, {epochs} epochs.
 
 ![validation MSE per epoch](./{curves_png})
 
-## Why: the error signal does not reach back in the Elman network
+## How far back the error signal reaches
 
 ![gradient norm against steps back](./{gradients_png})
 
@@ -342,7 +392,7 @@ the sequence, right of the dotted line (k >= T/2); the "gradient reach" columns 
 geometric mean of the curve there. The curves are computed by an explicit loop over the
 canonical weights of each run's `weights.npz` (`demos/adding.py: unroll`), which
 `tests/demos/test_adding.py` checks against autograd through the generated model; the raw
-means, unnormalised, are in `adding.json`.
+means, unnormalised, are in `{demo.stem or demo.name}.json`.
 
 {gradient_text}
 """

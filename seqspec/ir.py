@@ -33,12 +33,14 @@ class Param:
 
     name: str
     shape: tuple[int, ...]
-    init: str  # uniform | glorot_uniform | orthogonal | normal | zeros | constant
+    # uniform | glorot_uniform | orthogonal | normal | zeros | constant | positive_uniform
+    init: str
     doc: str
     scale: float = 1.0
     value: float = 0.0  # only for init == "constant"
     fan_in: int = 0
     fan_out: int = 0
+    bound: float | None = None  # training keeps |w| <= bound after every update; None: free
 
     @property
     def size(self) -> int:

@@ -204,11 +204,10 @@ _VALUE_SYNONYMS = {
 
 
 def _suggest(value: str, options: list[str]) -> str | None:
-    """The allowed value closest to ``value`` by spelling, else by synonym, else None."""
-    match = _close(value, options)
-    if match is None:
-        match = next((o for o in _VALUE_SYNONYMS.get(value.lower(), ()) if o in options), None)
-    return match
+    """The allowed value that ``value`` is a known synonym of, else the closest by spelling,
+    else None (a synonym first: ``rnn`` means elman, though it is spelled like indrnn)."""
+    match = next((o for o in _VALUE_SYNONYMS.get(value.lower(), ()) if o in options), None)
+    return match if match is not None else _close(value, options)
 
 
 def _value_hint(value: str, options: list[str]) -> str:

@@ -25,6 +25,8 @@ def _draw(param: ir.Param, rng: np.random.Generator) -> np.ndarray:
     if param.init == "uniform":
         limit = param.scale / np.sqrt(param.fan_in)
         return rng.uniform(-limit, limit, size=shape)
+    if param.init == "positive_uniform":  # U(0, scale): IndRNN's recurrent weights
+        return rng.uniform(0.0, param.scale, size=shape)
     if param.init == "glorot_uniform":
         limit = param.scale * np.sqrt(6.0 / (param.fan_in + param.fan_out))
         return rng.uniform(-limit, limit, size=shape)

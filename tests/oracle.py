@@ -125,9 +125,15 @@ def gru(s: Any, p: Direction, x: Any, state: tuple) -> tuple[Any, tuple]:
     return h, (h,)
 
 
+def indrnn(s: Any, p: Direction, x: Any, state: tuple) -> tuple[Any, tuple]:
+    (h,) = state  # u_h is a vector: each unit sees only its own past
+    h = ACT[s.activation](p.x("Wx_h", x) + p("u_h") * h + p.b("b_h"))
+    return h, (h,)
+
+
 #: cell kind -> one step: (settings, direction weights, x_t, state) -> (output, new state)
 CELLS: dict[str, Callable[..., tuple[Any, tuple]]] = {
-    "elman": elman, "jordan": jordan, "lstm": lstm, "gru": gru}
+    "elman": elman, "jordan": jordan, "lstm": lstm, "gru": gru, "indrnn": indrnn}
 
 
 def step(layer: ir.Layer, w: W, prefix: str, x: Any, state: tuple) -> tuple[Any, tuple]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from seqspec.backends.torch.counts import native_parameters
 from seqspec.backends.torch.emitter import FEATURES, emit
-
 from seqspec.registry import Backend
 
 backend = Backend(

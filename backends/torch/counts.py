@@ -8,9 +8,8 @@ more parameters for the same function. Explicit cells hold exactly the canonical
 
 from __future__ import annotations
 
-from seqspec.backends.torch.grouping import HOOKS, fusable
-
 from seqspec import ir
+from seqspec.backends.torch.grouping import HOOKS, fusable
 
 
 def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:

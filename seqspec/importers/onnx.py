@@ -175,7 +175,7 @@ def _index(model: Any) -> _Graph:
             node = helper.make_node("Identity", [unfed], list(node.output), name=node.name)
         g.node_list.append(node)
         if node.op_type in CONTROL_FLOW and node.domain in ("", "ai.onnx"):
-            what = {"Scan": "a Jordan layer or a loop",  # seqspec exports Jordan layers so
+            what = {"Scan": "a Jordan or IndRNN layer, or a loop",  # seqspec exports those so
                     "Loop": "an unrolled recurrence, as tf2onnx converts Keras GRU, SimpleRNN "
                     "and masked layers"}.get(node.op_type, "control flow")
             raise SourceError(f"{_where(node, j)}: {node.op_type} ({what}) is not supported "

@@ -107,6 +107,9 @@ def _recurrent(name: str, params: Mapping[str, np.ndarray]) -> _Recurrent:
     num_layers = max(layers) + 1
     hh = params.get("weight_hh_l0")
     ih = params.get("weight_ih_l0")
+    if hh is not None and hh.ndim == 1:  # an elementwise recurrent weight, as IndRNN has
+        raise SourceError(f"{label}: weight_hh_l0 is a vector (IndRNN's u_h?): the importer reads "
+                          "nn.RNN, nn.LSTM and nn.GRU; write an indrnn spec and load the weights")
     if hh is None or ih is None or hh.ndim != 2 or ih.ndim != 2:
         raise SourceError(f"{label}: weight_ih_l0 and weight_hh_l0 (matrices) are required")
     hidden = hh.shape[1]

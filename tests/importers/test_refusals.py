@@ -344,3 +344,23 @@ def test_a_failed_self_check_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="self-check failed"):
         write(imp, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------- IndRNN
+
+
+def test_an_indrnn_source_is_refused_by_name(tmp_path: Path, capsys) -> None:
+    """seqspec's own IndRNN export (a Scan per direction) and a state_dict whose weight_hh is a
+    vector: the importer reads neither, and says that it is IndRNN it cannot read."""
+    pytest.importorskip("onnx")
+    torch = pytest.importorskip("torch")
+    spec = Path(__file__).resolve().parents[2] / "examples" / "indrnn_classifier.yaml"
+    exported = tmp_path / "indrnn.onnx"
+    assert main(["export", str(spec), "--format", "onnx", "-o", str(exported)]) == 0
+    _refused([str(exported), "-o", str(tmp_path / "out")], capsys, "indrnn.onnx", "(Scan)",
+             "IndRNN")
+    state = {"rnn.weight_ih_l0": torch.ones(4, 3), "rnn.weight_hh_l0": torch.ones(4)}
+    torch.save(state, tmp_path / "sd.pt")
+    _refused([str(tmp_path / "sd.pt"), "-o", str(tmp_path / "out")], capsys, "sd.pt",
+             "weight_hh_l0 is a vector", "IndRNN")
+    assert not (tmp_path / "out").exists()

@@ -23,6 +23,8 @@ CELLS = {
     "gru_reset_after": "{cell: gru, hidden_size: 4, variant: reset_after}",
     "gru_reset_before": "{cell: gru, hidden_size: 4, variant: reset_before}",
     "jordan": "{cell: jordan, hidden_size: 4, output_size: 3, context_decay: 0.5}",
+    "indrnn_relu": "{cell: indrnn, hidden_size: 4, recurrent_max: 1.5}",
+    "indrnn_tanh": "{cell: indrnn, hidden_size: 4, activation: tanh}",
 }
 
 

@@ -215,8 +215,8 @@ def test_version_true_is_not_1(problems) -> None:
          "'resetafter' is not allowed; did you mean 'reset_after'? "
          "(expected one of: reset_after, reset_before)"),
         ("{cell: GRU, hidden_size: 4}", "model.layers[0].cell",
-         "unknown cell 'GRU'; did you mean 'gru'? (expected one of: elman, jordan, lstm, gru); "
-         "the rest is checked as that"),
+         "unknown cell 'GRU'; did you mean 'gru'? (expected one of: elman, jordan, lstm, gru, "
+         "indrnn); the rest is checked as that"),
         ("{hidden_size: 4}", "model.layers[0].cell", "missing required key 'cell'"),
         # a key of another cell is not suggested here: 'variant' belongs to GRU, not LSTM
         ("{cell: lstm, hidden_size: 4, variant: x}", "model.layers[0].variant",

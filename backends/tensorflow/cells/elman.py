@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from seqspec.backends.tensorflow.formatting import lit
-
 from seqspec import ir
+from seqspec.backends.tensorflow.formatting import lit
 
 KIND = "elman"
 TEMPLATE = "_cell_elman.py.j2"

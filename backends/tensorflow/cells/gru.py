@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from seqspec.backends.tensorflow.formatting import lit
-
 from seqspec import ir
+from seqspec.backends.tensorflow.formatting import lit
 
 KIND = "gru"
 TEMPLATE = "_cell_gru.py.j2"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from seqspec.backends.tensorflow.formatting import lit
-
 from seqspec import ir
+from seqspec.backends.tensorflow.formatting import lit
 
 KIND = "jordan"
 TEMPLATE = "_cell_jordan.py.j2"

@@ -3,9 +3,8 @@ keras.layers.RNN (``PeepholeLSTM``)."""
 
 from __future__ import annotations
 
-from seqspec.backends.tensorflow.formatting import lit
-
 from seqspec import ir
+from seqspec.backends.tensorflow.formatting import lit
 
 KIND = "lstm"
 TEMPLATE = "_cell_lstm.py.j2"

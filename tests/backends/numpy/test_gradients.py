@@ -82,6 +82,9 @@ CELLS = {
     "gru_reset_before": {"cell": "gru", "hidden_size": 4, "variant": "reset_before"},
     "gru_reset_before_no_bias": {"cell": "gru", "hidden_size": 3, "variant": "reset_before",
                                  "bias": False},
+    "indrnn": {"cell": "indrnn", "hidden_size": 4},
+    "indrnn_tanh_no_bias": {"cell": "indrnn", "hidden_size": 3, "activation": "tanh",
+                            "bias": False, "recurrent_max": 0.8},
 }
 MERGES = ["concat", "sum", "ave", "mul"]
 

@@ -25,6 +25,9 @@ CELLS = {
     "lstm_peepholes": {"cell": "lstm", "hidden_size": 3, "peepholes": True},
     "gru_reset_after": {"cell": "gru", "hidden_size": 3},
     "gru_reset_before": {"cell": "gru", "hidden_size": 3, "variant": "reset_before"},
+    "indrnn_relu": {"cell": "indrnn", "hidden_size": 3},
+    "indrnn_tanh_no_bias": {"cell": "indrnn", "hidden_size": 3, "activation": "tanh",
+                            "bias": False},
 }
 TOPOLOGIES = {
     "fixed": ({}, {}),
@@ -85,6 +88,9 @@ PINNED = {
     "lstm_peepholes": [-0.6435135684444052, 0.13675811387395875],
     "gru_reset_after": [-0.635902914695978, 0.24525079362609625],
     "gru_reset_before": [-0.8592292219560058, 0.12823285246404603],
+    # from the step-by-step equations of the old reference loop (branch i15-indrnn)
+    "indrnn_relu": [-0.2800000000000001, -0.6799999999999999],
+    "indrnn_tanh_no_bias": [1.484340652190418, -0.5046878641247424],
 }
 
 

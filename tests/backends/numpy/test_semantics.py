@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from seqspec.backends.numpy import FEATURES
 
 from seqspec import registry, testing, weights
+from seqspec.backends.numpy import FEATURES
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -127,7 +127,7 @@ PADDED_SPECS = {
 def padded_cases():
     cases = [(p.stem, p) for p in EXAMPLES if p.stem in (
         "bidirectional_gru_tagger", "bidirectional_lstm_classifier", "gru_reset_after",
-        "jordan_bidirectional_classifier", "char_lstm")]
+        "jordan_bidirectional_classifier", "char_lstm", "indrnn_classifier")]
     return cases + [(name, spec) for name, spec in PADDED_SPECS.items()]
 
 

@@ -76,7 +76,8 @@ def test_matches_the_seeds_truncated_bptt(k, spec_model):
     np.testing.assert_allclose(grads["head.W"], expected[2], atol=1e-12)
 
 
-@pytest.mark.parametrize("example", ["char_lstm", "seq2seq_gru", "jordan_bidirectional_classifier"])
+@pytest.mark.parametrize("example", ["char_lstm", "seq2seq_gru", "jordan_bidirectional_classifier",
+                                     "indrnn_classifier"])
 def test_long_enough_truncation_is_exact_and_short_is_not(example, numpy_model):
     model_ir, module = numpy_model(ROOT / "examples" / f"{example}.yaml")
     w = weights.random_weights(model_ir, 0)
@@ -89,7 +90,7 @@ def test_long_enough_truncation_is_exact_and_short_is_not(example, numpy_model):
     short = model.backward(G, truncate=1)
     for name in exact:
         np.testing.assert_allclose(full[name], exact[name], rtol=1e-12, atol=1e-14, err_msg=name)
-    recurrent = [n for n in exact if ".Wh_" in n or ".Wy_h" in n]
+    recurrent = [n for n in exact if ".Wh_" in n or ".Wy_h" in n or ".u_h" in n]
     assert recurrent
     assert all(not np.allclose(short[n], exact[n]) for n in recurrent)
 

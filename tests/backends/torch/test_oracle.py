@@ -91,6 +91,17 @@ model:
     - {cell: gru, hidden_size: 3, variant: reset_before, bias: false, bidirectional: true}
   head: {kind: regression, outputs: 2}
 """,
+    "indrnn_left": """
+seqspec: 1
+name: indrnn_left
+model:
+  scheme: many_to_many
+  input: {kind: features, size: 3, variable_length: true, padding: left}
+  layers:
+    - {cell: indrnn, hidden_size: 4, recurrent_max: 0.9, bidirectional: true, merge_mode: sum}
+    - {cell: indrnn, hidden_size: 5, activation: tanh, bias: false, bidirectional: true}
+  head: {kind: regression, outputs: 2}
+""",
 }
 
 TORCH_GATES = {"lstm": "ifgo", "gru": "rzn", "elman": "h"}
