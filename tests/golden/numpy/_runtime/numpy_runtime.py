@@ -31,7 +31,8 @@ import numpy as np
 # fan_out), in the framework-neutral layout of seqspec's docs/weights.md.
 
 
-def _draw(rng, shape, init, scale, value, fan_in, fan_out):
+def _draw(rng, shape, init, scale, value, fan_in, fan_out, bound=None):
+    # bound (an entry's 7th item, on bounded parameters only) is for training, not drawing
     if init == "zeros":
         return np.zeros(shape)
     if init == "constant":
@@ -39,6 +40,8 @@ def _draw(rng, shape, init, scale, value, fan_in, fan_out):
     if init == "uniform":  # U(+-scale/sqrt(fan_in)), PyTorch's default
         limit = scale / np.sqrt(fan_in)
         return rng.uniform(-limit, limit, size=shape)
+    if init == "positive_uniform":  # U(0, scale)
+        return rng.uniform(0.0, scale, size=shape)
     if init == "glorot_uniform":  # U(+-scale*sqrt(6/(fan_in+fan_out))), Keras' default
         limit = scale * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, size=shape)

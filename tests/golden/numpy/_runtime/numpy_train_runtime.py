@@ -1670,8 +1670,9 @@ def clip_by_global_norm(grads, max_norm):
     return {name: g * scale for name, g in grads.items()}
 
 
-def update(model, weights, optimizer, grads, clip_norm):
-    """Clip the gradients of the weights, step the optimizer, and give the model its new weights.
+def update(model, weights, optimizer, grads, clip_norm, bounds):
+    """Clip the gradients of the weights, step the optimizer, clip every bounded weight to its
+    bound (bounds: name -> bound), and give the model its new weights.
 
     Stops (Stop) before the step on a non-finite gradient, and after it on a non-finite weight
     or optimizer state: nothing of such a step is ever written.
@@ -1683,6 +1684,8 @@ def update(model, weights, optimizer, grads, clip_norm):
         grads = clip_by_global_norm(grads, clip_norm)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
         optimizer.step(weights, grads)
+    for name, bound in bounds.items():  # a projection: |w| <= bound after every update
+        np.clip(weights[name], -bound, bound, out=weights[name])
     if not all_finite(weights):
         raise Stop("the update made the weights non-finite")
     model.load_weights(weights)
@@ -1714,6 +1717,8 @@ class Trainer:
         self.model = model_py.Model(weights=self.weights, dtype=args.dtype)
         self.optimizer = Optimizer(args.optimizer, args.lr, self.weights, args.weight_decay)
         self.carried = None  # stateful: the final state of the last batch's rows
+        # the parameters whose PARAMETERS entry has a 7th item, a bound: name -> bound
+        self.bounds = {k: e[6] for k, e in model_py.PARAMETERS.items() if len(e) > 6}
 
     def begin(self):
         """Nothing to set up before the first step: one process."""
@@ -1739,7 +1744,7 @@ class Trainer:
         # backward() gives d(sum(outputs * d_outputs))/d(weights): with d_outputs = d(mean loss)/d
         # (outputs), that is the gradient of the mean loss
         grads = self.model.backward(d_outputs / terms)
-        update(self.model, self.weights, self.optimizer, grads, args.clip_norm)
+        update(self.model, self.weights, self.optimizer, grads, args.clip_norm, self.bounds)
         return totals["loss"]
 
     def text_step(self, inputs, targets, terms, meta, state):
@@ -1753,7 +1758,7 @@ class Trainer:
             totals, d_outputs = score(outputs, part_targets, None, True, grad=True)
             check_loss(totals["loss"], part_terms, meta, args)
             grads = self.model.backward(d_outputs / part_terms)
-            update(self.model, self.weights, self.optimizer, grads, args.clip_norm)
+            update(self.model, self.weights, self.optimizer, grads, args.clip_norm, self.bounds)
             if self.task.carry_state:
                 state = states
             total += totals["loss"]

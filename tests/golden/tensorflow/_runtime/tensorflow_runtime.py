@@ -18,7 +18,8 @@ import tensorflow as tf
 # fan_out), in the framework-neutral layout of seqspec's docs/weights.md.
 
 
-def _draw(rng, shape, init, scale, value, fan_in, fan_out):
+def _draw(rng, shape, init, scale, value, fan_in, fan_out, bound=None):
+    # bound (an entry's 7th item, on bounded parameters only) is for training, not drawing
     if init == "zeros":
         return np.zeros(shape)
     if init == "constant":
@@ -26,6 +27,8 @@ def _draw(rng, shape, init, scale, value, fan_in, fan_out):
     if init == "uniform":  # U(+-scale/sqrt(fan_in)), PyTorch's default
         limit = scale / np.sqrt(fan_in)
         return rng.uniform(-limit, limit, size=shape)
+    if init == "positive_uniform":  # U(0, scale)
+        return rng.uniform(0.0, scale, size=shape)
     if init == "glorot_uniform":  # U(+-scale*sqrt(6/(fan_in+fan_out))), Keras' default
         limit = scale * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, size=shape)
@@ -752,6 +755,24 @@ class CompiledModel(keras.Model):
                 mask[1, : 2 * (variable.shape[1] // 3)] = 0.0
             masks.append(mask)
         return masks
+
+    def weight_bounds(self):
+        """Per trainable variable, None when it is free, else an array of its shape: the bounds
+        (a 7th item in a PARAMETERS entry) a trainer clips it to after every update, inf where
+        it is free."""
+        bounded = [name for name, entry in self.parameters.items() if len(entry) > 6]
+        limits = {
+            name: np.full(entry[0], entry[6] if len(entry) > 6 else np.inf)
+            for name, entry in self.parameters.items()
+        }
+        found = {}
+        for layer, prefix in self._parts():
+            if any(name.startswith(prefix + ".") for name in bounded):
+                values = layer.to_keras(limits, prefix)
+                for variable, value in zip(layer.weights, values, strict=True):
+                    if np.isfinite(value).any():
+                        found[id(variable)] = value
+        return [found.get(id(variable)) for variable in self.trainable_variables]
 
     # ----------------------------------------------------------------------- running
     def call(self, inputs, training=False):

@@ -1742,6 +1742,11 @@ class Trainer:
                 None if m is None else tf.constant(m, v.dtype)
                 for m, v in zip(masks, variables, strict=True)
             ]
+            bounds = self.model.weight_bounds()  # what each update clips to
+            self.bounds = [
+                None if b is None else tf.constant(b, v.dtype)
+                for b, v in zip(bounds, variables, strict=True)
+            ]
         self.carried = None  # stateful: the final state of the last batch's rows (NumPy)
         self.gradients = tf.function(self._gradients, reduce_retracing=True)
         self.apply = tf.function(self._apply, reduce_retracing=True)
@@ -1775,7 +1780,11 @@ class Trainer:
         grads = [g if m is None else g * m for g, m in zip(grads, self.masks, strict=True)]
         if self.args.clip_norm:
             grads, _ = tf.clip_by_global_norm(grads, self.args.clip_norm)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+        variables = self.model.trainable_variables
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+        for variable, bound in zip(variables, self.bounds, strict=True):
+            if bound is not None:  # a projection: |w| <= bound after every update
+                variable.assign(tf.clip_by_value(variable, -bound, bound))
 
     def update(self, grads):
         """Apply the gradients; Stop before that on a non-finite gradient and after it on a

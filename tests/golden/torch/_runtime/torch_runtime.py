@@ -51,7 +51,8 @@ def activate(name: str, a: Tensor) -> Tensor:
 # fan_out), in the framework-neutral layout of seqspec's docs/weights.md.
 
 
-def _draw(rng, shape, init, scale, value, fan_in, fan_out):
+def _draw(rng, shape, init, scale, value, fan_in, fan_out, bound=None):
+    # bound (an entry's 7th item, on bounded parameters only) is for training, not drawing
     if init == "zeros":
         return np.zeros(shape)
     if init == "constant":
@@ -59,6 +60,8 @@ def _draw(rng, shape, init, scale, value, fan_in, fan_out):
     if init == "uniform":  # U(+-scale/sqrt(fan_in)), PyTorch's default
         limit = scale / np.sqrt(fan_in)
         return rng.uniform(-limit, limit, size=shape)
+    if init == "positive_uniform":  # U(0, scale)
+        return rng.uniform(0.0, scale, size=shape)
     if init == "glorot_uniform":  # U(+-scale*sqrt(6/(fan_in+fan_out))), Keras' default
         limit = scale * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, size=shape)
@@ -562,6 +565,22 @@ class CanonicalModel(nn.Module):
                 ]
                 keep = torch.from_numpy(np.concatenate(keep))
                 params[native].register_hook(lambda grad, keep=keep: grad * keep.to(grad))
+
+    def weight_bounds(self):
+        """[(native parameter, its bounds)] for each native parameter holding a bounded
+        canonical one (a 7th item, the bound, in its PARAMETERS entry): bounds has the
+        parameter's shape, inf where it is free. A trainer clips to them after every update."""
+        params = dict(self.named_parameters())
+        out = []
+        for native, blocks in self.LAYOUT.items():
+            entries = [(b[0] != "+", self.PARAMETERS[b.lstrip("+")]) for b in blocks]
+            if any(own and len(entry) > 6 for own, entry in entries):
+                bounds = [
+                    np.full(e[0], e[6] if own and len(e) > 6 else np.inf) for own, e in entries
+                ]
+                bounds = torch.from_numpy(np.concatenate(bounds)).to(params[native])
+                out.append((params[native], bounds))
+        return out
 
     def load_weights(self, weights):
         """Load canonical weights (a dict of NumPy arrays, the names of PARAMETERS; checked).

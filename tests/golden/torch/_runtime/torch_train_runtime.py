@@ -1672,9 +1672,10 @@ def loss_sum(outputs, targets, mask, softmax):
     return losses.sum()
 
 
-def update(optimizer, parameters, clip_norm):
-    """Clip the gradients and step the optimizer; Stop before the step on a non-finite gradient
-    and after it on a non-finite weight, so nothing of such a step is ever written."""
+def update(optimizer, parameters, clip_norm, bounds):
+    """Clip the gradients, step the optimizer and clip the bounded weights (bounds: the model's
+    weight_bounds()); Stop before the step on a non-finite gradient and after it on a
+    non-finite weight, so nothing of such a step is ever written."""
     norm = torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
     if not math.isfinite(float(norm)):
         raise Stop("the gradients hold non-finite values")
@@ -1682,6 +1683,8 @@ def update(optimizer, parameters, clip_norm):
         torch.nn.utils.clip_grads_with_norm_(parameters, clip_norm, norm)
     optimizer.step()
     with torch.no_grad():
+        for p, bound in bounds:  # a projection: |w| <= bound after every update
+            p.clamp_(-bound, bound)
         if not bool(torch.stack([torch.isfinite(p).all() for p in parameters]).all()):
             raise Stop("the update made the weights non-finite")
 
@@ -1706,7 +1709,7 @@ def read_model(model, inputs, state, dtype):
     return outputs.double().cpu().numpy(), {k: v.cpu().numpy() for k, v in states.items()}
 
 
-def train_step(net, optimizer, batch, terms, world, args, meta):
+def train_step(net, optimizer, bounds, batch, terms, world, args, meta):
     """One optimizer step on this process's shard; returns the loss summed over all processes.
 
     The loss is a mean over the whole (global) batch: each process divides its sum by the
@@ -1720,11 +1723,11 @@ def train_step(net, optimizer, batch, terms, world, args, meta):
     check_loss(loss, terms, meta, args)
     optimizer.zero_grad(set_to_none=True)
     (summed * (world / terms)).backward()
-    update(optimizer, parameters, args.clip_norm)
+    update(optimizer, parameters, args.clip_norm, bounds)
     return loss
 
 
-def text_step(net, optimizer, batch, terms, world, args, meta, carry_state, state):
+def text_step(net, optimizer, bounds, batch, terms, world, args, meta, carry_state, state):
     """A language model's step: one update per chunk of --tbptt steps, the state carried from
     chunk to chunk, detached (truncated BPTT), unless the model is bidirectional. state: where
     the rows start (None: zeros). Returns the summed loss and the rows' final state."""
@@ -1739,7 +1742,7 @@ def text_step(net, optimizer, batch, terms, world, args, meta, carry_state, stat
         check_loss(loss, part_terms, meta, args)
         optimizer.zero_grad(set_to_none=True)
         (summed * (world / part_terms)).backward()
-        update(optimizer, parameters, args.clip_norm)
+        update(optimizer, parameters, args.clip_norm, bounds)
         if carry_state:
             state = {k: v.detach() for k, v in states.items()}
         total += loss
@@ -1767,6 +1770,7 @@ class Trainer:
         self.optimizer = make_optimizer(
             args.optimizer, args.lr, self.model.parameters(), args.weight_decay
         )
+        self.bounds = self.model.weight_bounds()  # what each update clips to
         self.net = self.model  # what the steps run: DistributedDataParallel over processes
         self.carried = None  # stateful: the final state of the last batch's rows (NumPy)
 
@@ -1792,17 +1796,17 @@ class Trainer:
         def seeds(chunk):  # the dropout masks of this process's rows: those of one process
             return dropout_seeds(task, args.seed, meta["step"], rows, chunk)
 
-        net, optimizer, world = self.net, self.optimizer, self.world
+        net, optimizer, bounds, world = self.net, self.optimizer, self.bounds, self.world
         batch = inputs, targets, mask, task.softmax, seeds
         if task.reads == "text":
             state = self.tensors(first_rows(self.carried, len(idx)))
             loss, state = text_step(
-                net, optimizer, batch, terms, world, args, meta, task.carry_state, state
+                net, optimizer, bounds, batch, terms, world, args, meta, task.carry_state, state
             )
             if task.stateful:
                 self.carried = {k: v.cpu().numpy() for k, v in state.items()}
             return loss
-        return train_step(net, optimizer, batch, terms, world, args, meta)
+        return train_step(net, optimizer, bounds, batch, terms, world, args, meta)
 
     def set_lr(self, lr):
         """The learning rate of the next steps (--schedule)."""
