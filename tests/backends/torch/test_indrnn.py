@@ -61,7 +61,7 @@ def test_update_clips_u_to_recurrent_max(torch, compile_text) -> None:
         sys.modules.pop("torch_train_runtime", None)
     net = module.Model(weights=module.init_weights(0), dtype="float64", device="cpu")
     parameters = list(net.parameters())
-    optimizer = runtime.make_optimizer("sgd", 100.0, parameters)
+    optimizer = runtime.make_optimizer("sgd", 100.0, parameters, 0.0)
     inputs = make_inputs(model, batch=4, steps=5, seed=1)
     out, _ = net(x=torch.tensor(inputs["x"]))
     (-out.sum()).backward()
