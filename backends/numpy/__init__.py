@@ -8,6 +8,7 @@ other backend is compared against it.
 from __future__ import annotations
 
 from seqspec.backends.numpy.emitter import FEATURES, emit
+
 from seqspec.registry import Backend
 
 backend = Backend(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from seqspec import ir
 from seqspec.backends.numpy.cells import hooks
+
+from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment, ident, pyrepr, runtime_import

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from seqspec.backends.tensorflow.counts import native_parameters
 from seqspec.backends.tensorflow.emitter import FEATURES, emit
+
 from seqspec.registry import Backend
 
 backend = Backend(

@@ -7,8 +7,9 @@ dense layers and the custom cells hold exactly the canonical parameters.
 
 from __future__ import annotations
 
-from seqspec import ir
 from seqspec.backends.tensorflow import cells
+
+from seqspec import ir
 
 
 def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:

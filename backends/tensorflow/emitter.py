@@ -12,9 +12,10 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from seqspec import __version__, ir
 from seqspec.backends.tensorflow import cells
 from seqspec.backends.tensorflow.formatting import LINE, fmt_call, lit
+
+from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import environment, runtime_import

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from seqspec.backends.torch.counts import native_parameters
 from seqspec.backends.torch.emitter import FEATURES, emit
+
 from seqspec.registry import Backend
 
 backend = Backend(

@@ -8,8 +8,9 @@ more parameters for the same function. Explicit cells hold exactly the canonical
 
 from __future__ import annotations
 
-from seqspec import ir
 from seqspec.backends.torch.grouping import HOOKS, fusable
+
+from seqspec import ir
 
 
 def native_parameters(model: ir.Model) -> list[tuple[str, int, str]]:

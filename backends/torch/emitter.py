@@ -14,10 +14,11 @@ import textwrap
 from functools import cache
 from typing import Any
 
-from seqspec import ir
 from seqspec.backends.torch.cells import hooks
 from seqspec.backends.torch.grouping import groups, layout
 from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
+
+from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
 from seqspec.render import docstring, environment, runtime_import

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqspec import ir
 from seqspec.backends.torch.cells import hooks
 from seqspec.backends.torch.source import pyrepr
+
+from seqspec import ir
 
 #: The hook module of each cell kind (backends/torch/cells/<kind>.py).
 HOOKS = hooks()

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from seqspec import ir
 from seqspec.backends.tensorflow.formatting import lit
+
+from seqspec import ir
 
 KIND = "gru"
 TEMPLATE = "_cell_gru.py.j2"

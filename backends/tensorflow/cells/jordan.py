@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from seqspec import ir
 from seqspec.backends.tensorflow.formatting import lit
+
+from seqspec import ir
 
 KIND = "jordan"
 TEMPLATE = "_cell_jordan.py.j2"

@@ -3,8 +3,9 @@ keras.layers.RNN (``PeepholeLSTM``)."""
 
 from __future__ import annotations
 
-from seqspec import ir
 from seqspec.backends.tensorflow.formatting import lit
+
+from seqspec import ir
 
 KIND = "lstm"
 TEMPLATE = "_cell_lstm.py.j2"

@@ -20,8 +20,9 @@ EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 @pytest.fixture(scope="session")
 def numpy_model(compiled_dir):
     """numpy_model(spec_path) -> (the lowered IR, the imported generated module), cached."""
-    from seqspec.api import lower_file
     from seqspec.backends.numpy.runner import load_module
+
+    from seqspec.api import lower_file
 
     cache: dict[str, tuple[ir.Model, ModuleType]] = {}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seqspec.backends.numpy import FEATURES
 
 from seqspec import registry, testing, weights
-from seqspec.backends.numpy import FEATURES
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from seqspec.backends.torch import grouping, source
 
 import seqspec
 from seqspec import registry
-from seqspec.backends.torch import grouping, source
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
