@@ -1669,7 +1669,8 @@ class Optimizer(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(variables)
-        self.slots = {s: self.add_optimizer_variables(variables, s) for s in self.SLOTS[self.kind]}
+        slots = self.SLOTS.get(self.kind, ())  # lstsq takes no steps
+        self.slots = {s: self.add_optimizer_variables(variables, s) for s in slots}
 
     def update_step(self, gradient, variable, learning_rate):
         """One weight's step (an embedding's sparse gradient made dense, as torch's is)."""
