@@ -189,10 +189,10 @@ def _import_block(entries: list[tuple[str, str, str | None]]) -> str:
     for module, name, alias in entries:
         if module:
             froms.setdefault(module, set()).add(name + (f" as {alias}" if alias else ""))
-    future = froms.pop("__future__", None)  # must come first: a section of its own
     for module in sorted(froms, key=str.lower):
         text = import_line(module, _import_order(froms[module]))
         sections[module.split(".")[0] in sys.stdlib_module_names].append(text)
+    # ``from __future__`` must come first, in a section of its own
     first = [import_line("__future__", _import_order(future))] if future else []
     groups = (first, sections[True], sections[False])
     return "\n".join("".join(lines) for lines in groups if lines)
