@@ -22,6 +22,7 @@ EXAMPLES = {p.stem: p for p in sorted((ROOT / "examples").glob("*.yaml"))}
 REFUSED = {
     "jordan_series": "(Scan)",  # a Jordan layer is a Scan: no ONNX operator feeds outputs back
     "jordan_bidirectional_classifier": "(Scan)",
+    "indrnn_classifier": "(Scan)",  # an IndRNN layer is a Scan too: no ONNX operator has u * h
     "seq2seq_gru": "initial_h",  # a decoder starts from the encoder's state
     "seq2seq_bilstm_dense": "initial_h",
     "caption_one_to_many": "initial_h",

@@ -91,16 +91,16 @@ def _compile(spec: dict[str, Any], folder: Path) -> dict[str, dict[str, str]] | 
 def _shape(source: str) -> str:
     """The module's AST with every string literal blanked.
 
-    ``DATA_OUTSIDE_SPEC`` is the one literal that is not a string but still comes from spec
-    text (whether data.source leaves the spec's folder): its value is blanked too.
+    ``data_outside_spec`` (a ``Task`` field) is the one literal that is not a string but still
+    comes from spec text (whether data.source leaves the spec's folder): its value is blanked
+    too.
     """
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             node.value = ""
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                and any(isinstance(t, ast.Name) and t.id == "DATA_OUTSIDE_SPEC"
-                        for t in node.targets)):
+        if (isinstance(node, ast.keyword) and node.arg == "data_outside_spec"
+                and isinstance(node.value, ast.Constant)):
             node.value.value = None
     return ast.dump(tree, include_attributes=False)
 
