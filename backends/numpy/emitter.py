@@ -20,7 +20,7 @@ from seqspec.backends.numpy.cells import hooks
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment, ident, pyrepr, runtime_import
+from seqspec.render import docstring, environment, ident, pyrepr, attach_section_comments, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
@@ -168,5 +168,5 @@ def emit(model: ir.Model) -> dict[str, str]:
     """The generated files: ``model.py``, ``numpy_runtime.py``, ``train.py``, ``predict.py``."""
     env = environment("seqspec.backends.numpy")
     text = env.get_template("model.py.j2").render(**context(model))
-    text = runtime_import(text, runtime(), RUNTIME)
+    text = attach_section_comments(runtime_import(text, runtime(), RUNTIME))
     return {"model.py": text, f"{RUNTIME}.py": runtime(), **render_train(env, model, "numpy")}

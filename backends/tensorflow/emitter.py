@@ -18,7 +18,7 @@ from seqspec.backends.tensorflow.formatting import LINE, fmt_call, lit
 from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import environment, runtime_import
+from seqspec.render import environment, attach_section_comments, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.
@@ -298,7 +298,7 @@ def context(model: ir.Model) -> dict[str, object]:
         "cell_templates": _cell_templates(stacks),
         "variable_length": any(s.input.variable_length for s in model.stacks),
         "parts": _parts(model, stacks),
-        "fields": config_fields(model),
+        "config": config_fields(model),
         "header": _header(model),
         "serving_signature": _serving_signature(_serving_inputs(model, args)),
         "head_inputs": _head_inputs(model),
@@ -334,5 +334,5 @@ def emit(model: ir.Model) -> dict[str, str]:
     env = _environment()
     runtime = render_runtime()
     text = env.get_template("model.py.j2").render(**context(model))
-    text = runtime_import(text, runtime, RUNTIME)
+    text = attach_section_comments(runtime_import(text, runtime, RUNTIME))
     return {"model.py": text, f"{RUNTIME}.py": runtime, **render_train(env, model, "tensorflow")}

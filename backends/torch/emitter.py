@@ -21,7 +21,7 @@ from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment, runtime_import
+from seqspec.render import docstring, environment, attach_section_comments, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind: this backend has code for each.
@@ -89,5 +89,5 @@ def emit(model: ir.Model) -> dict[str, str]:
     env = environment("seqspec.backends.torch")
     env.globals.update(wrapped=wrapped, literal_tuple=literal_tuple, comment_block=comment_block)
     text = env.get_template("model.py.j2").render(**context(model))
-    text = runtime_import(text, runtime(), "torch_runtime")
+    text = attach_section_comments(runtime_import(text, runtime(), "torch_runtime"))
     return {"model.py": text, "torch_runtime.py": runtime(), **render_train(env, model, "torch")}

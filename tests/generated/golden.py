@@ -10,12 +10,14 @@ example first by name).
 model.py is pinned for a cover of the model features; train.py and predict.py, whose text
 depends only on the task (scheme, inputs, head, data), for a cover of those, which is smaller.
 
-Layout: tests/golden/<backend>/<example>/<file> and tests/golden/<backend>/_runtime/<file>.
+Layout: tests/golden/<backend>/<example>/<file> and tests/golden/<backend>/_runtime/<file>
+(torch's and tensorflow's train runtimes as <file>.diff against numpy's: see DIFF_BASE).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Iterable, Mapping
 
 from seqspec import ir
@@ -26,6 +28,28 @@ RUNTIME = "_runtime"  # the folder of a backend's runtime goldens
 def is_runtime(relative: str) -> bool:
     """A runtime module: byte-identical for every spec of its backend (issue 15)."""
     return relative.endswith("_runtime.py")
+
+
+#: The train runtimes are mostly the same text (the framework-neutral partials of
+#: seqspec/templates/_train_*.py.j2) around each backend's Trainer. Pinning each whole would pin
+#: those ~2,000 shared lines three times, and a change to one of them would rewrite three
+#: goldens. So torch's and tensorflow's are pinned as a unified diff against numpy's (itself
+#: pinned whole): a shared line is pinned once, the diff holds only what the backend changes,
+#: and the pair still fixes every byte (the diff lists every line where the two differ).
+DIFF_BASE = {"torch_train_runtime.py": "numpy_train_runtime.py",
+             "tensorflow_train_runtime.py": "numpy_train_runtime.py"}
+
+
+def runtime_golden(relative: str) -> str:
+    """Where a runtime module's golden lives: _runtime/<file>, or <file>.diff (DIFF_BASE)."""
+    return f"{RUNTIME}/{relative}.diff" if relative in DIFF_BASE else f"{RUNTIME}/{relative}"
+
+
+def as_diff(base: str, text: str, base_name: str, name: str) -> str:
+    """The unified diff (3 lines of context) that turns base into text; "" when they are equal."""
+    lines = difflib.unified_diff(base.splitlines(keepends=True), text.splitlines(keepends=True),
+                                 fromfile=base_name, tofile=name, n=3)
+    return "".join(lines)
 
 
 def _layer_tags(layer: ir.Layer) -> set[str]:

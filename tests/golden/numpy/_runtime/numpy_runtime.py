@@ -103,6 +103,29 @@ def write_npz(path, weights, parameters):
         raise
 
 
+def weight_functions(parameters):
+    """model.py's init_weights, check_weights, load_npz and save_npz over its PARAMETERS."""
+
+    def init_weights(seed=0):
+        """Canonical weights (float64) drawn with the spec's initialisers; same seed, same
+        weights."""
+        return draw_weights(parameters, seed)
+
+    def check_weights(weights):
+        """Raise ValueError naming every missing, unexpected or misshapen parameter."""
+        check_parameters(weights, parameters)
+
+    def load_npz(path):
+        """Read canonical weights from an .npz file (never unpickles anything), checked."""
+        return read_npz(path, parameters)
+
+    def save_npz(path, weights):
+        """Write canonical weights to an .npz file atomically, checked."""
+        write_npz(path, weights, parameters)
+
+    return init_weights, check_weights, load_npz, save_npz
+
+
 # --------------------------------------------------------------------------- input checks
 # One check for every backend: a mistake in the inputs is the same one-line ValueError in
 # NumPy, PyTorch and Keras, raised before any computation.

@@ -18,12 +18,9 @@ from tensorflow_runtime import (
     Autoregression,
     CompiledModel,
     check_inputs,
-    check_parameters,
     describe_tensor,
-    draw_weights,
     predict_batches,
-    read_npz,
-    write_npz,
+    weight_functions,
 )
 
 SPEC_NAME = "ar_linear"
@@ -32,7 +29,7 @@ SPEC_SHA256 = "f80b431a674910df5b4ecab4a794f285d8a91624a12075491a0bdfde371c423e"
 
 @dataclass(frozen=True)
 class Config:
-    """The model's sizes and settings, as the spec resolved them."""
+    """The model's sizes and settings, as the spec resolved them (Model reads CONFIG)."""
 
     name: str = "ar_linear"
     scheme: str = "ar_linear"
@@ -44,53 +41,32 @@ CONFIG = Config()
 
 
 # --------------------------------------------------------------------------- canonical weights
-# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md, named as in
+# the cells' equations: name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "ar.phi": ((9,), "zeros", 1.0, 0.0, 0, 0),  # phi_1..phi_p: weights of x_{t-1}..x_{t-p}
     "ar.c": ((1,), "zeros", 1.0, 0.0, 0, 0),  # the constant c
 }
 
-
-def init_weights(seed=0):
-    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    return draw_weights(PARAMETERS, seed)
-
-
-def check_weights(weights):
-    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    check_parameters(weights, PARAMETERS)
-
-
-def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything), checked."""
-    return read_npz(path, PARAMETERS)
-
-
-def save_npz(path, weights):
-    """Write canonical weights to an .npz file atomically, checked."""
-    write_npz(path, weights, PARAMETERS)
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
-# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
-
+# What forward reads, as tables the runtime's check_inputs reads: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "windows": (("B", 9), "floats"),
 }
-
 #: Inputs forward cannot run without.
 REQUIRED = ["windows"]
-
 #: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
-
 #: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {}
-
 #: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {}
 

@@ -30,15 +30,12 @@ from tensorflow_runtime import (
     Recurrent,
     Stack,
     check_inputs,
-    check_parameters,
     describe_tensor,
-    draw_weights,
     predict_batches,
-    read_npz,
     stacked_from_keras,
     stacked_to_keras,
     step_mask,
-    write_npz,
+    weight_functions,
 )
 
 SPEC_NAME = "bidirectional_lstm_classifier"
@@ -47,7 +44,7 @@ SPEC_SHA256 = "92a63be1ded5086b808ee479ad719821ad6d34797027c5d343133c35d9b5582b"
 
 @dataclass(frozen=True)
 class Config:
-    """The model's sizes and settings, as the spec resolved them."""
+    """The model's sizes and settings, as the spec resolved them (Model reads CONFIG)."""
 
     name: str = "bidirectional_lstm_classifier"
     scheme: str = "many_to_one"
@@ -71,138 +68,81 @@ CONFIG = Config()
 
 
 # --------------------------------------------------------------------------- canonical weights
-# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md, named as in
+# the cells' equations: name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # input -> input gate
     "encoder.layers.0.forward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> input gate
     "encoder.layers.0.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
-    # input -> forget gate
     "encoder.layers.0.forward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> forget gate
     "encoder.layers.0.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # forget gate bias (starts at forget_bias)
     "encoder.layers.0.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
-    # input -> candidate cell
     "encoder.layers.0.forward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> candidate cell
     "encoder.layers.0.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
-    # input -> output gate
     "encoder.layers.0.forward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> output gate
     "encoder.layers.0.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
-    # input -> input gate
     "encoder.layers.0.backward.Wx_i": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> input gate
     "encoder.layers.0.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
-    # input -> forget gate
     "encoder.layers.0.backward.Wx_f": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> forget gate
     "encoder.layers.0.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # forget gate bias (starts at forget_bias)
     "encoder.layers.0.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
-    # input -> candidate cell
     "encoder.layers.0.backward.Wx_g": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> candidate cell
     "encoder.layers.0.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
-    # input -> output gate
     "encoder.layers.0.backward.Wx_o": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> output gate
     "encoder.layers.0.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
-    # input -> input gate
     "encoder.layers.1.forward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> input gate
     "encoder.layers.1.forward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
-    # input -> forget gate
     "encoder.layers.1.forward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> forget gate
     "encoder.layers.1.forward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # forget gate bias (starts at forget_bias)
     "encoder.layers.1.forward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
-    # input -> candidate cell
     "encoder.layers.1.forward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> candidate cell
     "encoder.layers.1.forward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
-    # input -> output gate
     "encoder.layers.1.forward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> output gate
     "encoder.layers.1.forward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
-    # input -> input gate
     "encoder.layers.1.backward.Wx_i": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> input gate
     "encoder.layers.1.backward.Wh_i": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.backward.b_i": ((32,), "zeros", 1.0, 0.0, 0, 0),  # input gate bias
-    # input -> forget gate
     "encoder.layers.1.backward.Wx_f": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> forget gate
     "encoder.layers.1.backward.Wh_f": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
-    # forget gate bias (starts at forget_bias)
     "encoder.layers.1.backward.b_f": ((32,), "constant", 1.0, 1.0, 0, 0),
-    # input -> candidate cell
     "encoder.layers.1.backward.Wx_g": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> candidate cell
     "encoder.layers.1.backward.Wh_g": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.backward.b_g": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate cell bias
-    # input -> output gate
     "encoder.layers.1.backward.Wx_o": ((32, 64), "glorot_uniform", 1.0, 0.0, 64, 32),
-    # hidden -> output gate
     "encoder.layers.1.backward.Wh_o": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.backward.b_o": ((32,), "zeros", 1.0, 0.0, 0, 0),  # output gate bias
     "head.W": ((10, 32), "uniform", 1.0, 0.0, 32, 10),  # features -> outputs
     "head.b": ((10,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-
-def init_weights(seed=0):
-    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    return draw_weights(PARAMETERS, seed)
-
-
-def check_weights(weights):
-    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    check_parameters(weights, PARAMETERS)
-
-
-def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything), checked."""
-    return read_npz(path, PARAMETERS)
-
-
-def save_npz(path, weights):
-    """Write canonical weights to an .npz file atomically, checked."""
-    write_npz(path, weights, PARAMETERS)
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
-# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
-
+# What forward reads, as tables the runtime's check_inputs reads: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T", 8), "floats"),
     "lengths": (("B",), "integers"),
 }
-
 #: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "lengths"]
-
 #: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
-
 #: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"lengths": "x"}
-
 #: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 32,

@@ -25,14 +25,11 @@ from tensorflow_runtime import (
     Recurrent,
     Stack,
     check_inputs,
-    check_parameters,
     describe_tensor,
-    draw_weights,
     predict_batches,
-    read_npz,
     stacked_from_keras,
     stacked_to_keras,
-    write_npz,
+    weight_functions,
 )
 
 SPEC_NAME = "gru_reset_after"
@@ -41,7 +38,7 @@ SPEC_SHA256 = "95daf6dbe7037070056f15823b253325d5a8a29930d5fea1b7efe369d13c495d"
 
 @dataclass(frozen=True)
 class Config:
-    """The model's sizes and settings, as the spec resolved them."""
+    """The model's sizes and settings, as the spec resolved them (Model reads CONFIG)."""
 
     name: str = "gru_reset_after"
     scheme: str = "many_to_one"
@@ -64,71 +61,43 @@ CONFIG = Config()
 
 
 # --------------------------------------------------------------------------- canonical weights
-# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md, named as in
+# the cells' equations: name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # input -> update gate
     "encoder.layers.0.forward.Wx_z": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
-    # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     "encoder.layers.0.forward.b_z": ((16,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
-    # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
-    # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     "encoder.layers.0.forward.b_r": ((16,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
-    # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((16, 4), "glorot_uniform", 1.0, 0.0, 4, 16),
-    # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((16, 16), "orthogonal", 1.0, 0.0, 16, 16),
     "encoder.layers.0.forward.b_n": ((16,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
-    # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((16,), "zeros", 1.0, 0.0, 0, 0),
     "head.W": ((1, 16), "uniform", 1.0, 0.0, 16, 1),  # features -> outputs
     "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-
-def init_weights(seed=0):
-    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    return draw_weights(PARAMETERS, seed)
-
-
-def check_weights(weights):
-    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    check_parameters(weights, PARAMETERS)
-
-
-def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything), checked."""
-    return read_npz(path, PARAMETERS)
-
-
-def save_npz(path, weights):
-    """Write canonical weights to an .npz file atomically, checked."""
-    write_npz(path, weights, PARAMETERS)
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
-# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
-
+# What forward reads, as tables the runtime's check_inputs reads: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T", 4), "floats"),
     "lengths": (("B",), "integers"),
 }
-
 #: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "lengths"]
-
 #: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {}
-
 #: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"lengths": "x"}
-
 #: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 16,

@@ -28,12 +28,9 @@ from tensorflow_runtime import (
     Recurrent,
     Stack,
     check_inputs,
-    check_parameters,
     describe_tensor,
-    draw_weights,
     predict_batches,
-    read_npz,
-    write_npz,
+    weight_functions,
 )
 
 SPEC_NAME = "jordan_bidirectional_classifier"
@@ -42,7 +39,7 @@ SPEC_SHA256 = "4773716cff9d1bdb75906386017e2e44177489d761c02fddb5ac584d2533b33a"
 
 @dataclass(frozen=True)
 class Config:
-    """The model's sizes and settings, as the spec resolved them."""
+    """The model's sizes and settings, as the spec resolved them (Model reads CONFIG)."""
 
     name: str = "jordan_bidirectional_classifier"
     scheme: str = "many_to_one"
@@ -68,69 +65,43 @@ CONFIG = Config()
 
 
 # --------------------------------------------------------------------------- canonical weights
-# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md, named as in
+# the cells' equations: name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
-    # input -> hidden
     "encoder.layers.0.forward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
-    # fed-back output (context) -> hidden
     "encoder.layers.0.forward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     "encoder.layers.0.forward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
     "encoder.layers.0.forward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),  # hidden -> output
     "encoder.layers.0.forward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
-    # input -> hidden
     "encoder.layers.0.backward.Wx_h": ((12, 20), "glorot_uniform", 1.0, 0.0, 20, 12),
-    # fed-back output (context) -> hidden
     "encoder.layers.0.backward.Wy_h": ((12, 6), "orthogonal", 1.0, 0.0, 6, 12),
     "encoder.layers.0.backward.b_h": ((12,), "zeros", 1.0, 0.0, 0, 0),  # hidden bias
-    # hidden -> output
     "encoder.layers.0.backward.Wo": ((6, 12), "glorot_uniform", 1.0, 0.0, 12, 6),
     "encoder.layers.0.backward.bo": ((6,), "zeros", 1.0, 0.0, 0, 0),  # output bias
     "head.W": ((4, 12), "uniform", 1.0, 0.0, 12, 4),  # features -> outputs
     "head.b": ((4,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-
-def init_weights(seed=0):
-    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    return draw_weights(PARAMETERS, seed)
-
-
-def check_weights(weights):
-    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    check_parameters(weights, PARAMETERS)
-
-
-def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything), checked."""
-    return read_npz(path, PARAMETERS)
-
-
-def save_npz(path, weights):
-    """Write canonical weights to an .npz file atomically, checked."""
-    write_npz(path, weights, PARAMETERS)
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
-# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
-
+# What forward reads, as tables the runtime's check_inputs reads: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
     "x": (("B", "T"), "token ids"),
     "lengths": (("B",), "integers"),
 }
-
 #: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "lengths"]
-
 #: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"x": 20}
-
 #: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"lengths": "x"}
-
 #: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.y": 6,

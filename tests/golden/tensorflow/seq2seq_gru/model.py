@@ -28,16 +28,13 @@ from tensorflow_runtime import (
     Recurrent,
     Stack,
     check_inputs,
-    check_parameters,
     chooser,
     decode_tokens,
     describe_tensor,
-    draw_weights,
     predict_batches,
-    read_npz,
     stacked_from_keras,
     stacked_to_keras,
-    write_npz,
+    weight_functions,
 )
 
 SPEC_NAME = "seq2seq_gru"
@@ -46,7 +43,7 @@ SPEC_SHA256 = "3e5ffa9c70c9f2b693270680b6c919547a42d3bce85a0514f8102474bf9e78d2"
 
 @dataclass(frozen=True)
 class Config:
-    """The model's sizes and settings, as the spec resolved them."""
+    """The model's sizes and settings, as the spec resolved them (Model reads CONFIG)."""
 
     name: str = "seq2seq_gru"
     scheme: str = "seq2seq"
@@ -87,108 +84,63 @@ CONFIG = Config()
 
 
 # --------------------------------------------------------------------------- canonical weights
-# Every parameter in the framework-neutral layout of seqspec's docs/weights.md:
-# name: (shape, initialiser, scale, constant value, fan_in, fan_out)
+# Every parameter in the framework-neutral layout of seqspec's docs/weights.md, named as in
+# the cells' equations: name: (shape, initialiser, scale, constant value, fan_in, fan_out)
 PARAMETERS = {
     "encoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),  # token id -> embedding row
-    # input -> update gate
     "encoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> update gate
     "encoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
-    # input -> reset gate
     "encoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> reset gate
     "encoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
-    # input -> candidate state
     "encoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> candidate state
     "encoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
-    # recurrent-side candidate bias
     "encoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
-    # input -> update gate
     "encoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> update gate
     "encoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
-    # input -> reset gate
     "encoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> reset gate
     "encoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
-    # input -> candidate state
     "encoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> candidate state
     "encoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "encoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
-    # recurrent-side candidate bias
     "encoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     "decoder.embedding": ((14, 8), "normal", 1.0, 0.0, 8, 14),  # token id -> embedding row
-    # input -> update gate
     "decoder.layers.0.forward.Wx_z": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> update gate
     "decoder.layers.0.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.0.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
-    # input -> reset gate
     "decoder.layers.0.forward.Wx_r": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> reset gate
     "decoder.layers.0.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.0.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
-    # input -> candidate state
     "decoder.layers.0.forward.Wx_n": ((32, 8), "glorot_uniform", 1.0, 0.0, 8, 32),
-    # hidden -> candidate state
     "decoder.layers.0.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.0.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
-    # recurrent-side candidate bias
     "decoder.layers.0.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
-    # input -> update gate
     "decoder.layers.1.forward.Wx_z": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> update gate
     "decoder.layers.1.forward.Wh_z": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.1.forward.b_z": ((32,), "zeros", 1.0, 0.0, 0, 0),  # update gate bias
-    # input -> reset gate
     "decoder.layers.1.forward.Wx_r": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> reset gate
     "decoder.layers.1.forward.Wh_r": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.1.forward.b_r": ((32,), "zeros", 1.0, 0.0, 0, 0),  # reset gate bias
-    # input -> candidate state
     "decoder.layers.1.forward.Wx_n": ((32, 32), "glorot_uniform", 1.0, 0.0, 32, 32),
-    # hidden -> candidate state
     "decoder.layers.1.forward.Wh_n": ((32, 32), "orthogonal", 1.0, 0.0, 32, 32),
     "decoder.layers.1.forward.b_n": ((32,), "zeros", 1.0, 0.0, 0, 0),  # candidate state bias
-    # recurrent-side candidate bias
     "decoder.layers.1.forward.bhn": ((32,), "zeros", 1.0, 0.0, 0, 0),
     "head.W": ((14, 32), "uniform", 1.0, 0.0, 32, 14),  # features -> outputs
     "head.b": ((14,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-
-def init_weights(seed=0):
-    """Canonical weights (float64) drawn with the spec's initialisers; same seed, same weights."""
-    return draw_weights(PARAMETERS, seed)
-
-
-def check_weights(weights):
-    """Raise ValueError naming every missing, unexpected or misshapen parameter."""
-    check_parameters(weights, PARAMETERS)
-
-
-def load_npz(path):
-    """Read canonical weights from an .npz file (never unpickles anything), checked."""
-    return read_npz(path, PARAMETERS)
-
-
-def save_npz(path, weights):
-    """Write canonical weights to an .npz file atomically, checked."""
-    write_npz(path, weights, PARAMETERS)
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
 # --------------------------------------------------------------------------- inputs
-# What forward reads, as tables: the runtime's check_inputs reads them, so a mistake in the
-# inputs is the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
-
+# What forward reads, as tables the runtime's check_inputs reads: a mistake in the inputs is
+# the same one-line ValueError in NumPy, PyTorch and Keras, before any computation.
 #: forward's inputs: name -> (shape, what it holds). B is the batch size; T and T_dec count
 #: steps (any number >= 1); a number is a fixed size. Lengths count each row's valid steps.
 INPUTS = {
@@ -196,16 +148,12 @@ INPUTS = {
     "x_lengths": (("B",), "integers"),
     "y_in": (("B", "T_dec"), "token ids"),
 }
-
 #: Inputs forward cannot run without (lengths too: the spec declares variable_length).
 REQUIRED = ["x", "x_lengths", "y_in"]
-
 #: Token inputs: name -> vocabulary size (valid ids 0 .. size - 1).
 VOCABULARY = {"x": 14, "y_in": 14}
-
 #: Lengths: name -> the sequence input whose valid steps they count.
 STEPS_OF = {"x_lengths": "x"}
-
 #: The states initial_state may give: key -> size. A state left out starts at 0.
 STATE_SIZES = {
     "encoder.layers.0.forward.h": 32,
