@@ -104,3 +104,25 @@ def test_no_per_kind_branches(name: str) -> None:
         assert f'"{kind}"' not in source, f"{name} names the cell kind {kind!r}"
     assert not re.search(r"isinstance\([^)]*(Elman|Jordan|LSTM|GRU)Cell", source)
     assert not re.search(r"\bcell\s*(==|!=|in)\s*[\"'(]", source)
+
+
+#: IndRNN, the kind added through the per-kind modules (issue 15), may be named outside its own
+#: files only here: the schema (generated), the adding demo (which compares cells), two
+#: importer refusals and two comments. Any other code that names it is a per-kind branch.
+INDRNN_OWN = ["seqspec/cells/indrnn.py", "seqspec/onnx/cells/indrnn.py",
+              *(f"backends/{b}/cells/indrnn.py" for b in registry.BUILTIN),
+              *(f"backends/{b}/templates/_cell_indrnn.py.j2" for b in registry.BUILTIN)]
+INDRNN_ELSEWHERE = {"schemas/seqspec.schema.json", "demos/adding.py",
+                    "seqspec/importers/onnx.py", "seqspec/importers/torch.py",
+                    "seqspec/weights.py", "seqspec/validation.py"}
+
+
+def test_a_new_kind_is_its_own_files_and_at_most_six_others() -> None:
+    assert all((ROOT / rel).is_file() for rel in INDRNN_OWN)
+    code = [p for folder in ("seqspec", "backends", "schemas", "demos")
+            for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".j2", ".json")
+            and "__pycache__" not in p.parts]
+    naming = {p.relative_to(ROOT).as_posix() for p in code
+              if "indrnn" in p.read_text(encoding="utf-8").lower()}
+    assert naming - set(INDRNN_OWN) == INDRNN_ELSEWHERE
+    assert len(INDRNN_ELSEWHERE) <= 6  # issue 15's target
