@@ -46,20 +46,24 @@ def kill_after_first_checkpoint(folder, out, args):
         return json.loads(str(f["meta"]))["step"]
 
 
+# plain SGD keeps no state: its checkpoint's optimizer group is empty and must still resume
+@pytest.mark.parametrize("optimizer", [[], ["--optimizer", "sgd"]], ids=["default", "plain_sgd"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_sigkill_then_resume_matches_uninterrupted(backend, compiled_case, train_tools, tmp_path):
+def test_sigkill_then_resume_matches_uninterrupted(backend, optimizer, compiled_case, train_tools,
+                                                   tmp_path):
     pytest.importorskip({"tensorflow": "tensorflow"}.get(backend, backend))
     folder = compiled_case("many_to_many", backend)  # a 2-layer LM with dropout and TBPTT
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    step = kill_after_first_checkpoint(folder, killed, ARGS)
+    args = [*ARGS, *optimizer]
+    step = kill_after_first_checkpoint(folder, killed, args)
     assert step > 0
 
-    resumed = train_tools["run"](folder, "--out", str(killed), "--resume", *ARGS)
+    resumed = train_tools["run"](folder, "--out", str(killed), "--resume", *args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     # it continues from the last checkpoint: only the steps after it were lost
     assert f"resumed from {killed / 'checkpoint.npz'} at step {step}" in resumed.stdout
 
-    full = train_tools["run"](folder, "--out", str(clean), *ARGS)
+    full = train_tools["run"](folder, "--out", str(clean), *args)
     assert full.returncode == 0, full.stderr[-3000:]
     assert train_tools["metrics"](killed) == train_tools["metrics"](clean)
     with np.load(killed / "weights.npz") as a, np.load(clean / "weights.npz") as b:

@@ -1180,6 +1180,7 @@ def save_checkpoint(path, groups, meta):
         if not all_finite(named):
             raise Stop(f"the {group} hold non-finite values")
     arrays = {f"{g}/{k}": np.asarray(v) for g, named in groups.items() for k, v in named.items()}
+    meta = {**meta, "groups": sorted(groups)}  # an empty group (plain SGD's state) has no arrays
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
@@ -1215,6 +1216,9 @@ def load_checkpoint(path, groups_needed, check_weights):
         isinstance(meta.get(k), (int, float)) for k in counters
     ):
         raise cannot_resume(path, "not a checkpoint of a train.py run (no counters)")
+    listed = meta.get("groups", [])
+    for group in listed if isinstance(listed, list) else []:
+        groups.setdefault(str(group), {})
     if meta.get("backend", BACKEND) != BACKEND:
         why = f"written by the {meta['backend']} train.py, not this {BACKEND} one"
         raise cannot_resume(path, why)
