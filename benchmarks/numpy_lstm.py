@@ -10,7 +10,7 @@ One LSTM layer, B=32, T=100, I=64, H=128, float32, in the same process:
 Prints the median of several repeats (the two alternate call by call) and the ratios
 (targets: forward <= 2x, forward + BPTT <= 3x).
 
-    python benchmarks/numpy_lstm.py [--repeats N] [--threads N]
+    python benchmarks/numpy_lstm.py [--repeats N] [--threads N]   (N: torch's and BLAS's)
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def numpy_layer(B: int, T: int, n_in: int, H: int, workdir: Path):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch's threads and NumPy's BLAS threads (0: their defaults)")
     parser.add_argument("-B", type=int, default=32)
     parser.add_argument("-T", type=int, default=100)
     parser.add_argument("-I", type=int, default=64)
@@ -88,6 +89,14 @@ def main() -> int:
         return 1
     if args.threads:
         torch.set_num_threads(args.threads)
+        # NumPy's BLAS too: else on a shared machine one side runs on more cores than the other
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            print("threadpoolctl is not installed: --threads leaves NumPy's BLAS threads as they "
+                  "are (or set OPENBLAS_NUM_THREADS)", file=sys.stderr)
+        else:
+            threadpool_limits(limits=args.threads, user_api="blas")
 
     with tempfile.TemporaryDirectory() as tmp:
         module, model, x = numpy_layer(B, T, n_in, H, Path(tmp))
@@ -139,7 +148,8 @@ def main() -> int:
         t_model = median_time(np_model_forward_backward, max(3, args.repeats // 4))
 
     coretype = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
-    print(f"LSTM B={B} T={T} I={n_in} H={H} float32; numpy {np.__version__}, torch "
+    blas = f"BLAS threads {args.threads}" if args.threads else "BLAS threads default"
+    print(f"LSTM B={B} T={T} I={n_in} H={H} float32; numpy {np.__version__} ({blas}), torch "
           f"{torch.__version__} ({torch.get_num_threads()} threads); OPENBLAS_CORETYPE="
           f"{coretype}")
     print(f"{'':16}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}   (median; min numpy, torch)")
