@@ -87,6 +87,7 @@ def main() -> int:
     except ImportError:
         print("torch is not installed: nothing to compare against", file=sys.stderr)
         return 1
+    blas = "BLAS threads default"
     if args.threads:
         torch.set_num_threads(args.threads)
         # NumPy's BLAS too: else on a shared machine one side runs on more cores than the other
@@ -97,6 +98,7 @@ def main() -> int:
                   "are (or set OPENBLAS_NUM_THREADS)", file=sys.stderr)
         else:
             threadpool_limits(limits=args.threads, user_api="blas")
+            blas = f"BLAS threads {args.threads}"
 
     with tempfile.TemporaryDirectory() as tmp:
         module, model, x = numpy_layer(B, T, n_in, H, Path(tmp))
@@ -148,7 +150,6 @@ def main() -> int:
         t_model = median_time(np_model_forward_backward, max(3, args.repeats // 4))
 
     coretype = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
-    blas = f"BLAS threads {args.threads}" if args.threads else "BLAS threads default"
     print(f"LSTM B={B} T={T} I={n_in} H={H} float32; numpy {np.__version__} ({blas}), torch "
           f"{torch.__version__} ({torch.get_num_threads()} threads); OPENBLAS_CORETYPE="
           f"{coretype}")
