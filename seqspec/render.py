@@ -59,7 +59,8 @@ def comment(value: str) -> str:
     return "".join(ch for ch in text if ch.isprintable())
 
 
-def field(name: str, annotation: str, value: Any, note: str = "", indent: int = 4) -> str:
+def dataclass_field(name: str, annotation: str, value: Any, note: str = "",
+                    indent: int = 4) -> str:
     """One ``name: annotation = value  # note`` line of a dataclass, as ``ruff format`` writes it:
     past 100 columns (the note counts) a tuple is written one item a line, the note after its
     closing parenthesis."""
@@ -94,10 +95,8 @@ def environment(package: str) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(pyrepr=pyrepr, ident=ident, comment=comment, docstring=docstring)
-    env.globals.update(field=field)
-    env.globals.update(
-        seqspec_version=__version__, input_specs=input_specs, state_sizes=state_sizes
-    )
+    env.globals.update(seqspec_version=__version__, input_specs=input_specs,
+                       state_sizes=state_sizes, dataclass_field=dataclass_field)
     return env
 
 

@@ -78,8 +78,8 @@ PARAMETERS = {
     "head.b": ((1,), "zeros", 1.0, 0.0, 0, 0),  # output bias
 }
 
-# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names every
-# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights) read and write
+# init_weights(seed=0) draws them (same seed, same weights); check_weights(weights) names each
+# missing, unexpected or misshapen one; load_npz(path) and save_npz(path, weights): .npz files
 init_weights, check_weights, load_npz, save_npz = weight_functions(PARAMETERS)
 
 
