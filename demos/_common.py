@@ -16,6 +16,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -173,7 +174,14 @@ asserts the direction of its result.
 
 def write_results_page() -> Path:
     """docs/results.md: the demos' sections in ORDER, and the commands of those not run yet."""
-    names = ORDER + sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER)
+    def natural(name):  # adding_T500 before adding_T1000
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    extra = sorted((p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER), key=natural)
+    names = []
+    for name in ORDER:  # a demo's other runs (adding_T500, char_lm_stateful) follow its own
+        names += [name, *(e for e in extra if e.startswith(f"{name}_"))]
+    names += [e for e in extra if e not in names]
     parts, missing = [PAGE_HEADER], []
     for name in names:
         section = RESULTS / f"{name}.md"
