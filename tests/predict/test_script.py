@@ -8,6 +8,7 @@ everywhere, and every mistake is one line and exit status 1.
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import os
@@ -328,6 +329,17 @@ def _random_data_other_seed(random_data, model, folder: Path) -> Path:
             if value.dtype.kind == "f":
                 arrays[key] = value + rng.normal(scale=0.5, size=value.shape)
         np.savez(path, **arrays)
+    elif path.suffix == ".csv" and model.data is not None and model.data.columns is not None:
+        # a table of sequences: new feature values; the ids, steps and labels stay
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            for name in model.data.columns.features:
+                row[name] = repr(float(row[name]) + rng.normal())
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
     elif path.suffix == ".csv":
         lines = path.read_text().splitlines()
         values = [repr(float(v) + rng.normal()) for v in lines[1:]]
