@@ -20,7 +20,14 @@ from seqspec.backends.numpy.cells import hooks
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment, ident, pyrepr, attach_section_comments, runtime_import
+from seqspec.render import (
+    attach_section_comments,
+    docstring,
+    environment,
+    ident,
+    pyrepr,
+    runtime_import,
+)
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.

@@ -18,7 +18,7 @@ from seqspec.backends.tensorflow.formatting import LINE, fmt_call, lit
 from seqspec import __version__, ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import environment, attach_section_comments, runtime_import
+from seqspec.render import attach_section_comments, environment, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind this backend has a hook for.

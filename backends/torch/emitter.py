@@ -21,7 +21,7 @@ from seqspec.backends.torch.source import comment_block, literal_tuple, wrapped
 from seqspec import ir
 from seqspec.features import supported
 from seqspec.generated import config_fields
-from seqspec.render import docstring, environment, attach_section_comments, runtime_import
+from seqspec.render import attach_section_comments, docstring, environment, runtime_import
 from seqspec.training import render_train
 
 #: Every common feature and every cell kind: this backend has code for each.
