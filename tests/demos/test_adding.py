@@ -107,9 +107,15 @@ def test_quick_demo_lstm_beats_elman_and_its_gradient_reaches_further(run_demo):
     # The direction, with margin: the LSTM learns the task, the Elman network far less.
     assert lstm < trivial / 4, (lstm, trivial)
     assert lstm < elman / 4, (lstm, elman)
-    # The error signal reaching the first half of the sequence fades faster in the Elman network.
-    reach = {cell: models[cell]["gradients"]["trained"]["reach"] for cell in ("elman", "lstm")}
-    assert reach["elman"] < reach["lstm"] / 2, reach
+    # The error signal reaching the first half of the sequence fades faster in the trained Elman
+    # network, whose hidden values saturate. At T = 30 the gap is small (measured 0.18 against
+    # 0.25, the same bits before and after issue 15; at T = 100 it is 4e-17 against 3e-2), so
+    # the direction is asserted, with its cause: the Elman network ends with some |h| > 0.99
+    # (measured 10%), the LSTM with none.
+    trained = {cell: models[cell]["gradients"]["trained"] for cell in ("elman", "lstm")}
+    assert trained["elman"]["reach"] < trained["lstm"]["reach"], trained
+    assert trained["elman"]["saturated_fraction"] > 0.02, trained
+    assert trained["lstm"]["saturated_fraction"] < 0.005, trained
     # At initialisation IndRNN's error signal reaches the first half far better than the GRU's
     # (u in U(0, 1) against an update gate near 0.5): measured 0.12 against 7e-4 at T = 30.
     initial = {cell: models[cell]["gradients"]["initial"]["reach"] for cell in ("gru", "indrnn")}
