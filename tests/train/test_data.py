@@ -121,7 +121,7 @@ def test_loss_gradient_matches_finite_differences(softmax, lm_script, compiled_c
 def test_checkpoint_files_round_trip(lm_script, tmp_path):
     path = tmp_path / "c.npz"
     weights = lm_script.init_weights(3)
-    groups = {"weights": weights, "optimizer": {"m/a.b": np.ones(3), "t": 7}}
+    groups = {"weights": weights, "optimizer": {"m/a.b": np.ones(3), "t": 7}, "carried": {}}
     counters = {"step": 5, "epoch": 0, "batch": 5, "loss_sum": 0.1 + 0.2, "loss_terms": 30}
     lm_script.save_checkpoint(str(path), groups, counters)
     groups_needed = ("weights", "optimizer")
@@ -129,6 +129,7 @@ def test_checkpoint_files_round_trip(lm_script, tmp_path):
     assert meta == counters  # floats survive exactly
     assert back["optimizer"]["m/a.b"].tolist() == [1.0, 1.0, 1.0]
     assert int(back["optimizer"]["t"]) == 7
+    assert back["carried"] == {}  # an empty group (plain SGD's optimizer state) comes back too
     for name, w in weights.items():
         np.testing.assert_array_equal(back["weights"][name], w)
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]  # no temporary left behind

@@ -1216,7 +1216,7 @@ def load_checkpoint(path, groups_needed, check_weights):
         isinstance(meta.get(k), (int, float)) for k in counters
     ):
         raise cannot_resume(path, "not a checkpoint of a train.py run (no counters)")
-    listed = meta.get("groups", [])
+    listed = meta.pop("groups", [])  # how the file is laid out, not a counter of the run
     for group in listed if isinstance(listed, list) else []:
         groups.setdefault(str(group), {})
     if meta.get("backend", BACKEND) != BACKEND:
