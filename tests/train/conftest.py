@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -202,8 +203,85 @@ def read_metrics(out: Path) -> list[dict[str, float]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a rendezvous between training processes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_torchrun(folder: Path, out: Path, args: list[str],
+                 nproc: int = 2) -> subprocess.CompletedProcess[str]:
+    """folder/train.py under torchrun (``python -m torch.distributed.run``: the same interpreter,
+    whatever is on PATH) with nproc processes; the finished launcher."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+           f"--master_port={free_port()}", str(folder / "train.py"),
+           "--no-progress", "--out", str(out), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **QUIET_SINGLE_THREAD}, cwd=folder)
+
+
+def run_tf_workers(folder: Path, root: Path, args: list[str]) -> list[tuple[int, str, str]]:
+    """folder/train.py as two TF_CONFIG workers on this machine (MultiWorkerMirroredStrategy),
+    worker k writing to root/worker<k>: [(return code, stdout, stderr)] per worker."""
+    cluster = {"worker": [f"localhost:{free_port()}" for _ in range(2)]}
+    procs = []
+    for index in range(2):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, **QUIET_SINGLE_THREAD, "TF_CONFIG": json.dumps(config)}
+        procs.append(subprocess.Popen(
+            [sys.executable, str(folder / "train.py"), "--no-progress",
+             "--out", str(root / f"worker{index}"), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=folder))
+    outputs = [p.communicate(timeout=600) for p in procs]
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+
+
+#: Runs each case's train.main(argv) in one Python process per call (a start per case would cost
+#: seconds in TensorFlow): {case: ["ok", stdout] | ["exit", message, stdout] | ["crash", trace]}.
+DRIVER = """\
+import contextlib, io, json, sys, traceback
+jobs, report = json.loads(sys.argv[1]), sys.argv[2]
+results = {}
+for folder, cases in jobs:  # each folder's train.py and model.py, imported afresh
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+    sys.path.insert(0, folder)
+    import train
+    sys.path.remove(folder)
+    for name, argv in cases.items():
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                train.main(["--no-progress", *argv])
+            results[name] = ["ok", out.getvalue()]
+        except SystemExit as e:
+            results[name] = ["exit", str(e.code), out.getvalue()]
+        except BaseException:
+            results[name] = ["crash", traceback.format_exc()]
+with open(report, "w", encoding="utf-8") as fh:
+    json.dump(results, fh)
+"""
+
+
+def run_jobs(jobs: list[tuple[Path, dict[str, list[str]]]], tmp: Path,
+             env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """DRIVER's results for the main(argv) of each case of each (folder, cases) job, all in one
+    process (env: added to QUIET_SINGLE_THREAD)."""
+    report = tmp / f"report-{len(list(tmp.glob('report-*')))}.json"
+    jobs_text = json.dumps([[str(folder), cases] for folder, cases in jobs])
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER, jobs_text, str(report)], capture_output=True, text=True,
+        timeout=600, cwd=tmp, env={**os.environ, **QUIET_SINGLE_THREAD, **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def train_tools() -> dict[str, Callable[..., object]]:
-    """Helpers for the tests: run_train, read_metrics, write_case."""
+    """Helpers for the tests: run_train, read_metrics, write_case, the multi-process launchers
+    (torchrun, tf_workers) and run_jobs (many train.main calls in one process)."""
     return {"run": run_train, "metrics": read_metrics, "write_case": write_case,
-            "env": QUIET_SINGLE_THREAD}
+            "env": QUIET_SINGLE_THREAD, "torchrun": run_torchrun, "tf_workers": run_tf_workers,
+            "run_jobs": run_jobs}

@@ -86,30 +86,6 @@ BAD_FILES = {
     "": "BAD: empty; a CSV of sequences starts with a header row",
 }
 
-DRIVER = """\
-import contextlib, io, json, sys, traceback
-jobs, report = json.loads(sys.argv[1]), sys.argv[2]
-results = {}
-for folder, cases in jobs:  # each folder's train.py and model.py, imported afresh
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
-    sys.path.insert(0, folder)
-    import train
-    sys.path.remove(folder)
-    for name, argv in cases.items():
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                train.main(["--no-progress", *argv])
-            results[name] = ["ok"]
-        except SystemExit as e:
-            results[name] = ["exit", str(e.code)]
-        except BaseException:
-            results[name] = ["crash", traceback.format_exc()]
-with open(report, "w", encoding="utf-8") as fh:
-    json.dump(results, fh)
-"""
-
-
 def motion_rows(rng: np.random.Generator) -> str:
     """12 trips of 2 to 6 steps, rows shuffled within each trip (the t column orders them),
     the label on one row of some trips and on every row of the others."""
@@ -142,9 +118,10 @@ def compile_case(root: Path, spec: str, data_name: str, data: str, backend: str)
     return root / backend
 
 
-def run_backend(backend: str, tmp: Path) -> dict:
+def run_backend(backend: str, tmp: Path, run_jobs) -> dict:
     """Train both specs for one epoch (2 steps) in float64 and try every bad table, in one
-    process: {case: ["ok"] | ["exit", message] | ["crash", traceback]}, and the metrics."""
+    process (run_jobs, tests/train/conftest.py): {case: ["ok", stdout] | ["exit", message,
+    stdout] | ["crash", traceback]}, and the metrics."""
     rng = np.random.default_rng(0)
     motion = compile_case(tmp / "motion", CLASSIFIER, "motion.csv", motion_rows(rng), backend)
     tagger = compile_case(tmp / "tagger", TAGGER, "steps.csv", step_rows(rng), backend)
@@ -156,32 +133,26 @@ def run_backend(backend: str, tmp: Path) -> dict:
         path = tmp / f"bad{k}.csv"
         path.write_text(text, encoding="utf-8")
         cases[f"bad{k}"] = [*common, "--data", str(path), "--out", str(tmp / f"bad-{backend}")]
-    jobs = [[str(motion), cases],
-            [str(tagger), {"tagger": [*common, "--out", str(tmp / f"tagger-{backend}")]}]]
-    report = tmp / f"report-{backend}.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(jobs), str(report)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(report.read_text(encoding="utf-8"))
+    tagged = {"tagger": [*common, "--out", str(tmp / f"tagger-{backend}")]}
+    results = run_jobs([(motion, cases), (tagger, tagged)], tmp)
     expected = {f"bad{k}": message.replace("BAD", str(tmp / f"bad{k}.csv"))
                 for k, message in enumerate(bad.values())}
     metrics = {}
     for name in ("motion", "tagger"):
-        assert results[name] == ["ok"], results[name]
+        assert results[name][0] == "ok", results[name]
         with open(tmp / f"{name}-{backend}" / "metrics.jsonl", encoding="utf-8") as fh:
             metrics[name] = [json.loads(line) for line in fh if line.strip()]
     return {"results": results, "expected": expected, "metrics": metrics, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, train_tools):
     cache: dict[str, dict] = {}
 
     def get(backend: str) -> dict:
         if backend not in cache:
-            cache[backend] = run_backend(backend, tmp_path_factory.mktemp(f"csv-{backend}"))
+            tmp = tmp_path_factory.mktemp(f"csv-{backend}")
+            cache[backend] = run_backend(backend, tmp, train_tools["run_jobs"])
         return cache[backend]
 
     return get
@@ -208,7 +179,7 @@ def test_trains_with_the_losses_of_numpy(backend, runs) -> None:
 def test_bad_tables_are_one_line_naming_file_line_and_column(backend, runs) -> None:
     run = runs(backend)
     for case, message in run["expected"].items():
-        assert run["results"][case] == ["exit", message]
+        assert run["results"][case][:2] == ["exit", message]
 
 
 def load_reader(folder: Path, reader: str = "read_table"):

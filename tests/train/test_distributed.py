@@ -6,22 +6,10 @@ over the whole batch, so the gradients - and every loss - agree up to float64 ro
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 ARGS = ["--dtype", "float64", "--epochs", "2", "--batch-size", "16"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_same_run(a_dir, b_dir, metrics, rel=1e-9):
@@ -43,14 +31,7 @@ def test_torchrun_two_processes_follow_one(compiled_case, train_tools, tmp_path)
     one, two = tmp_path / "one", tmp_path / "two"
     proc = train_tools["run"](folder, "--out", str(one), *ARGS)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # torchrun is `python -m torch.distributed.run`: the same interpreter, whatever is on PATH
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        f"--master_port={free_port()}", str(folder / "train.py"),
-        "--no-progress", "--out", str(two), *ARGS,
-    ]
-    env = {**os.environ, **train_tools["env"]}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=folder)
+    proc = train_tools["torchrun"](folder, two, ARGS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "training on 2 processes (DistributedDataParallel, gloo)" in proc.stdout
     assert proc.stdout.count("done: ") == 1  # rank 0 alone reports and writes
@@ -79,18 +60,8 @@ def test_multi_worker_tf_config_follows_one(compiled_case, train_tools, tmp_path
     folder = compiled_case("many_to_one", "tensorflow")
     one = tmp_path / "one"
     assert train_tools["run"](folder, "--out", str(one), *ARGS).returncode == 0
-    ports = [free_port(), free_port()]
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    procs = []
-    for index in range(2):
-        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        env = {**os.environ, **train_tools["env"], "TF_CONFIG": json.dumps(config)}
-        procs.append(subprocess.Popen(
-            [sys.executable, str(folder / "train.py"), "--no-progress",
-             "--out", str(tmp_path / f"worker{index}"), *ARGS],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=folder))
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
-    assert "training on 2 replicas" in outputs[0][0]
+    workers = train_tools["tf_workers"](folder, tmp_path, ARGS)
+    assert [w[0] for w in workers] == [0, 0], workers[0][2][-2000:] + workers[1][2][-2000:]
+    assert "training on 2 replicas" in workers[0][1]
     assert not (tmp_path / "worker1").exists()  # only the chief (worker 0) writes
     assert_same_run(one, tmp_path / "worker0", train_tools["metrics"])

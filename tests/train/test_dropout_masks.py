@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
-import os
-import socket
-import subprocess
 import sys
 
 import numpy as np
@@ -39,12 +35,6 @@ def function_source(path, name):
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return ast.get_source_segment(text, node)
     raise AssertionError(f"{path.name} has no {name}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def weights(out):
@@ -128,16 +118,6 @@ def test_three_steps_with_dropout_give_the_same_weights_in_every_backend(
     assert_same_weights(result["numpy"], result["tensorflow"])
 
 
-def torchrun(folder, out, args, env, nproc=2):
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-        f"--master_port={free_port()}", str(folder / "train.py"),
-        "--no-progress", "--out", str(out), *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env}, cwd=folder)
-
-
 @pytest.mark.slow
 @pytest.mark.torch
 def test_torchrun_two_processes_with_dropout_end_like_one(compiled_case, train_tools, tmp_path):
@@ -146,7 +126,7 @@ def test_torchrun_two_processes_with_dropout_end_like_one(compiled_case, train_t
     args = ["--dtype", "float64", "--max-steps", "6", "--checkpoint-every", "3"]
     proc = train_tools["run"](folder, "--out", str(tmp_path / "one"), *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = torchrun(folder, tmp_path / "two", args, train_tools["env"])
+    proc = train_tools["torchrun"](folder, tmp_path / "two", args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "training on 2 processes" in proc.stdout
     assert_same_weights(weights(tmp_path / "one"), weights(tmp_path / "two"))
@@ -227,16 +207,7 @@ def test_two_tf_workers_with_dropout_end_like_one(compiled_case, train_tools, tm
     folder = compiled_case("many_to_many", "tensorflow")
     proc = train_tools["run"](folder, "--out", str(tmp_path / "one"), *STEPS)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    cluster = {"worker": [f"localhost:{free_port()}" for _ in range(2)]}
-    procs = []
-    for index in range(2):
-        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        env = {**os.environ, **train_tools["env"], "TF_CONFIG": json.dumps(config)}
-        procs.append(subprocess.Popen(
-            [sys.executable, str(folder / "train.py"), "--no-progress",
-             "--out", str(tmp_path / f"worker{index}"), *STEPS],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=folder))
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
-    assert "training on 2 replicas" in outputs[0][0]
+    workers = train_tools["tf_workers"](folder, tmp_path, STEPS)
+    assert [w[0] for w in workers] == [0, 0], workers[0][2][-2000:] + workers[1][2][-2000:]
+    assert "training on 2 replicas" in workers[0][1]
     assert_same_weights(weights(tmp_path / "one"), weights(tmp_path / "worker0"))

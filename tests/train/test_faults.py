@@ -1,11 +1,11 @@
 """train.py under faults: nothing lost, nothing silently wrong, no traceback (issue 14).
 
-Every fault class is tried in every backend. Most cases run through ``run_cases``: one Python
-process per backend imports the compiled ``train.py`` and calls its ``main(argv)`` once per
-case, recording the ``SystemExit`` message (what the user would read on stderr, exit status 1)
-or the traceback of anything else. That keeps TensorFlow to one start per test while every
-case still runs the real script. Faults that need a process of their own (a full disk, exit
-statuses) run ``train.py`` as a user would.
+Every fault class is tried in every backend. Most cases run through ``run_cases`` (conftest's
+``run_jobs``): one Python process per backend imports the compiled ``train.py`` and calls its
+``main(argv)`` once per case, recording the ``SystemExit`` message (what the user would read on
+stderr, exit status 1) or the traceback of anything else. That keeps TensorFlow to one start
+per test while every case still runs the real script. Faults that need a process of their own
+(a full disk, exit statuses) run ``train.py`` as a user would.
 """
 
 from __future__ import annotations
@@ -38,47 +38,11 @@ RUNS = [
 ]
 ALL = ("numpy", "torch", "tensorflow")
 
-DRIVER = """\
-import contextlib, io, json, sys, traceback
-jobs, report = json.loads(sys.argv[1]), sys.argv[2]
-results = {}
-for folder, cases in jobs:  # each folder's train.py and model.py, imported afresh
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
-    sys.path.insert(0, folder)
-    import train
-    sys.path.remove(folder)
-    for name, argv in cases.items():
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                train.main(["--no-progress", *argv])
-            results[name] = ["ok", out.getvalue()]
-        except SystemExit as e:
-            results[name] = ["exit", str(e.code), out.getvalue()]
-        except BaseException:
-            results[name] = ["crash", traceback.format_exc()]
-with open(report, "w", encoding="utf-8") as fh:
-    json.dump(results, fh)
-"""
-
-
-def run_jobs(jobs: list[tuple[Path, dict[str, list[str]]]], tmp: Path, env: dict[str, str]):
-    """{case: ["exit", message, stdout] | ["ok", stdout] | ["crash", traceback]} for the main(argv)
-    of each case of each (folder, cases) job, all in one process."""
-    report = tmp / f"report-{len(list(tmp.glob('report-*')))}.json"
-    jobs_text = json.dumps([[str(folder), cases] for folder, cases in jobs])
-    proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, jobs_text, str(report)],
-        capture_output=True, text=True, timeout=600, cwd=tmp, env={**os.environ, **env},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(report.read_text(encoding="utf-8"))
-
-
-def run_cases(folder: Path, cases: dict[str, list[str]], tmp: Path, env: dict[str, str]):
-    """run_jobs for the cases of one train.py."""
-    return run_jobs([(folder, cases)], tmp, env)
+def run_cases(train_tools, folder: Path, cases: dict[str, list[str]], tmp: Path,
+              env: dict[str, str] | None = None):
+    """The shared run_jobs (tests/train/conftest.py) for the cases of one train.py:
+    {case: ["exit", message, stdout] | ["ok", stdout] | ["crash", traceback]}."""
+    return train_tools["run_jobs"]([(folder, cases)], tmp, env)
 
 
 def refused(result) -> str:
@@ -160,7 +124,7 @@ def flag_messages(compiled_case, train_tools, tmp_path_factory):
         folder = compiled_case("many_to_many", backend)
         cases = {k: [*v, "--out", str(tmp / backend)] if "--out" not in v else v
                  for k, v in BAD_FLAGS.items()}
-        results[backend] = run_cases(folder, cases, tmp, train_tools["env"])
+        results[backend] = run_cases(train_tools, folder, cases, tmp)
         results[backend]["wrote nothing"] = not (tmp / backend).exists()
     return results
 
@@ -248,7 +212,7 @@ def data_messages(compiled_case, train_tools, tmp_path_factory):
                                             for k, (s, argv, _) in cases.items() if s == spec})
             for spec in sorted({spec for spec, _, _ in cases.values()})
         ]
-        found = run_jobs(jobs, tmp, train_tools["env"])
+        found = train_tools["run_jobs"](jobs, tmp)
         results[backend] = {k: (r, cases[k][2], tmp / backend / k) for k, r in found.items()}
     return results
 
@@ -363,7 +327,7 @@ def test_resume_from_damaged_runs(backend, finished, compiled_case, train_tools,
     cases = {name: ["--out", str(path), "--resume", "--epochs", "3", "--dtype", "float64"]
              for name, path in copies.items()}
     cases["changed optimizer"] += ["--optimizer", "sgd", "--lr", "0.01"]
-    results = run_cases(folder, cases, tmp_path, train_tools["env"])
+    results = run_cases(train_tools, folder, cases, tmp_path)
     for name, words in RESUME_WORDS.items():
         message = refused(results[name])
         assert words in message, (name, message)
@@ -395,8 +359,8 @@ def test_checkpoint_of_another_backend_is_refused(backend, finished, tmp_path, t
     meta["backend"] = "numpy" if backend != "numpy" else "torch"
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(copy / "checkpoint.npz", **arrays)
-    results = run_cases(folder, {"foreign": ["--out", str(copy), "--resume"]}, tmp_path,
-                        train_tools["env"])
+    results = run_cases(train_tools, folder, {"foreign": ["--out", str(copy), "--resume"]},
+                        tmp_path)
     assert f"written by the {meta['backend']} train.py" in refused(results["foreign"])
 
 
@@ -421,7 +385,6 @@ def test_bad_steps_stop_and_keep_the_last_finite_checkpoint(backend, compiled_ca
     weights infinite: each stops before anything of its step is written."""
     importorskip(backend)
     folder = compiled_case("ar_npz", backend)
-    env = train_tools["env"]
     # gradients overflow float32 (2e39) while the loss (1e36) is finite
     np.savez(tmp_path / "overflow.npz", windows=np.full((40, 3), 1e21), y=np.full((40, 1), 1e18))
     runs = {name: tmp_path / name for name in ("base", "gradient", "diverge", "weights")}
@@ -438,7 +401,7 @@ def test_bad_steps_stop_and_keep_the_last_finite_checkpoint(backend, compiled_ca
         "weights": ["--out", str(runs["weights"]), "--optimizer", "sgd", "--lr", "1e38",
                     "--checkpoint-every", "1"],
     }
-    results = run_cases(folder, cases, tmp_path, env)
+    results = run_cases(train_tools, folder, cases, tmp_path)
 
     message = refused(results["gradient"])  # fresh weights: the loss is finite, not its gradient
     assert message.startswith("step 1: the gradients hold non-finite values"), message
@@ -527,10 +490,10 @@ def test_data_source_outside_the_spec_folder_needs_a_flag(backend, train_tools, 
     spec.write_text(text, encoding="utf-8")
     seqspec.compile_spec(spec, backend, tmp_path / "project" / "model")
     folder = tmp_path / "project" / "model"
-    results = run_cases(folder, {
+    results = run_cases(train_tools, folder, {
         "refused": ["--out", str(tmp_path / "a"), "--max-steps", "1"],
         "allowed": ["--out", str(tmp_path / "b"), "--max-steps", "1", "--allow-outside-data"],
-    }, tmp_path, train_tools["env"])
+    }, tmp_path)
     message = refused(results["refused"])
     assert message == ("the spec's data.source '../../elsewhere/data.npz' lies outside the "
                        "spec's folder: pass --allow-outside-data to read it, or --data PATH")
@@ -553,8 +516,7 @@ def test_bad_torch_device_is_one_line(compiled_case, train_tools, tmp_path):
     cases = {"not a device": ["--device", "gpu", "--out", str(tmp_path / "a")]}
     if not torch.cuda.is_available():
         cases["no cuda"] = ["--device", "cuda:0", "--out", str(tmp_path / "b")]
-    results = run_cases(compiled_case("many_to_one", "torch"), cases, tmp_path,
-                        train_tools["env"])
+    results = run_cases(train_tools, compiled_case("many_to_one", "torch"), cases, tmp_path)
     assert refused(results["not a device"]) == "--device 'gpu': not a device (cpu, cuda, cuda:1...)"
     if "no cuda" in results:
         assert refused(results["no cuda"]) == "--device cuda:0: no CUDA device here"
@@ -585,7 +547,7 @@ def test_randomly_damaged_checkpoints_never_crash(backend, finished, tmp_path, t
             damaged[at : at + 50] = bytes(len(damaged[at : at + 50]))
         (copy / "checkpoint.npz").write_bytes(bytes(damaged))
         cases[f"c{i}"] = ["--out", str(copy), "--resume", "--epochs", "3", "--dtype", "float64"]
-    results = run_cases(folder, cases, tmp_path, train_tools["env"])
+    results = run_cases(train_tools, folder, cases, tmp_path)
     refusals = 0
     for name, result in results.items():
         if result[0] == "ok":
