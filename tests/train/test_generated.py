@@ -20,7 +20,6 @@ from seqspec.training import SERIES_MODELS
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
-GOLDEN = ROOT / "tests" / "golden"
 BACKENDS = ["numpy", "torch", "tensorflow"]
 FRAMEWORK_IMPORTS = {"numpy": set(), "torch": {"torch"}, "tensorflow": {"tensorflow", "keras"}}
 STDLIB = {

@@ -15,7 +15,6 @@ from seqspec import testing, weights
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
-GOLDEN = ROOT / "tests" / "golden"
 ALLOWED_IMPORTS = {"__future__", "dataclasses", "math", "os", "numpy", "numpy_runtime"}
 
 

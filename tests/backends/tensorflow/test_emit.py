@@ -14,7 +14,6 @@ from seqspec import registry
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-GOLDEN = ROOT / "tests" / "golden"
 ALLOWED = {"tensorflow", "keras", "numpy"} | set(sys.stdlib_module_names)
 RUNTIME = "tensorflow_runtime"
 

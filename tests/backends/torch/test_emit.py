@@ -18,7 +18,6 @@ from seqspec import registry
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-GOLDEN = ROOT / "tests" / "golden"
 ALLOWED = {"torch", "numpy", "torch_runtime"} | set(sys.stdlib_module_names)
 
 
